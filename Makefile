@@ -1,0 +1,38 @@
+# The two commands: `make run` serves the API on SQLite; `make test` runs every test on
+# SQLite and on a PostgreSQL server it starts itself. Both start from a fresh machine.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+WORKERS ?= 2
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test bench install postgres clean
+
+run: $(STAMP)
+	$(BIN)/loyalty db upgrade
+	exec $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - wsgi:app
+
+test: $(STAMP) postgres
+	LOYALTY_REQUIRE_BOTH_BACKENDS=1 $(BIN)/pytest --cov --cov-report=term
+
+install: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	touch $(STAMP)
+
+# PostgreSQL server binaries for the tests: Debian's package when they are missing.
+postgres:
+	@if ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	else echo "PostgreSQL server binaries are missing: install the postgresql package" >&2; exit 1; fi
+	@if [ "$$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then \
+	  useradd --system --home-dir /var/lib/postgresql --shell /bin/sh postgres; fi
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis .coverage

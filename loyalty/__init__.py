@@ -1,0 +1,20 @@
+"""The loyalty service: purchases in, points, tiers, discounts and priority support out."""
+import os
+
+from flask import Flask
+
+from loyalty import config, errors, extensions, health
+
+
+def create_app(test_config=None):
+    """Build the Flask app: configuration from the environment, then `test_config` on top."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(config.from_environ(os.environ, app.instance_path))
+    if test_config:
+        app.config.update(test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    extensions.init_app(app)
+    errors.init_app(app)
+    extensions.api.register_blueprint(health.blp)
+    return app

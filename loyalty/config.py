@@ -1,0 +1,42 @@
+"""Configuration from the environment (api.md, "Configuration")."""
+import os
+
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+
+def database_url(environ, instance_path):
+    """The SQLAlchemy URL: `LOYALTY_DATABASE_URL`, else a SQLite file in the instance folder.
+
+    Plain `postgresql://` and `postgres://` URLs are taken to mean psycopg 3, the only
+    PostgreSQL driver the service installs.
+    """
+    url = environ.get("LOYALTY_DATABASE_URL", "").strip()
+    if not url:
+        return "sqlite:///" + os.path.join(instance_path, "loyalty.sqlite")
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def from_environ(environ, instance_path):
+    """Every setting the service reads, as a Flask config mapping."""
+    url = database_url(environ, instance_path)
+    engine_options = {"pool_pre_ping": True}
+    if url.startswith("postgresql"):
+        engine_options["connect_args"] = {"connect_timeout": 5}
+    return {
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+        "STRIPE_WEBHOOK_SECRET": environ.get("STRIPE_WEBHOOK_SECRET") or None,
+        "LOYALTY_WEBHOOK_SECRET": environ.get("LOYALTY_WEBHOOK_SECRET") or None,
+        "LOYALTY_TOKEN_SECRET": environ.get("LOYALTY_TOKEN_SECRET") or None,
+        "MAX_CONTENT_LENGTH": int(environ.get("LOYALTY_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
+        "API_TITLE": "loyalty",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "/docs",
+        "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+    }

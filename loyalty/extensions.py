@@ -1,0 +1,42 @@
+"""The Flask extensions, created once and bound to each app with `init_app`."""
+import os
+import sqlite3
+
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from loyalty.errors import Api
+
+MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
+
+db = SQLAlchemy()
+migrate = Migrate(directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
+api = Api(
+    spec_kwargs={
+        "info": {
+            "description": "Points, tiers, cumulative discounts and priority support for shops. "
+            "Money is always {amount: integer minor units, currency: ISO 4217}.",
+        }
+    }
+)
+
+
+@event.listens_for(Engine, "connect")
+def _tune_sqlite(dbapi_connection, _record):
+    """SQLite: enforce foreign keys, let readers and a writer work side by side, wait on locks."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+def init_app(app):
+    from loyalty import models  # noqa: F401  (the models must be known to Alembic)
+
+    db.init_app(app)
+    migrate.init_app(app, db)
+    api.init_app(app)

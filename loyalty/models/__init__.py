@@ -1,0 +1,9 @@
+"""The stored state: customers and their cached standing, orders, the append-only
+ledger, received webhook events and API keys."""
+from loyalty.models.api_key import ApiKey
+from loyalty.models.customer import Customer
+from loyalty.models.ledger import LedgerEntry
+from loyalty.models.order import Order
+from loyalty.models.webhook_event import WebhookEvent
+
+__all__ = ["ApiKey", "Customer", "LedgerEntry", "Order", "WebhookEvent"]

@@ -1,0 +1,30 @@
+from sqlalchemy import BigInteger, Date, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from loyalty.extensions import db
+from loyalty.models.types import UTCDateTime, utcnow
+
+
+class Customer(db.Model):
+    """A shop's customer, keyed by the shop's own id, with the cached standing.
+
+    The standing columns (points, tier, spend) are a projection of the ledger and the
+    orders, written in the same transaction as the entries they summarise, so a balance
+    read is one primary-key lookup whatever the customer's history.
+    """
+
+    __tablename__ = "customers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(320))
+    birthday = mapped_column(Date)
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at = mapped_column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+    points_available: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    points_pending: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    tier: Mapped[str] = mapped_column(String(32), nullable=False, default="standard")
+    tier_since = mapped_column(UTCDateTime)
+    lifetime_spend: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    first_purchase_at = mapped_column(UTCDateTime)

@@ -1,0 +1,32 @@
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from loyalty.extensions import db
+from loyalty.models.types import BigId, UTCDateTime, utcnow
+
+KINDS = ("earn", "welcome", "correction", "clawback", "release", "redemption", "expiry", "adjustment")
+
+
+class LedgerEntry(db.Model):
+    """One movement of points. Append-only: a correction is a new entry, never an edit.
+
+    Each entry says why it exists (reason, the ids of the rules that produced it and the
+    programme version), so "why did I get 129 points?" always has an answer.
+    """
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (Index("ix_ledger_entries_customer_id_id", "customer_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), nullable=False)
+    order_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("orders.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    points: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    at = mapped_column(UTCDateTime, nullable=False)
+    available_on = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+    rules = mapped_column(JSON, nullable=False, default=list)
+    programme_version: Mapped[str | None] = mapped_column(String(64))
+    actor: Mapped[str | None] = mapped_column(String(255))
+    created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
