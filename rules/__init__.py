@@ -1,5 +1,27 @@
 """The rules engine: the loyalty programme as data, evaluated by pure functions.
 
 Standard library only: no Flask, no SQLAlchemy, no clock (time is an argument), no I/O
-beyond loading a programme file.
+beyond loading a programme file. The service calls the names below; each returns new
+frozen values with the ids of the rules that produced them and the programme version.
 """
+from rules.calendar import available_on, expires_on, in_window, local_date
+from rules.discount import discount_amount, discount_for
+from rules.earning import Earning, max_points_for, points_for
+from rules.loading import ProgrammeError, load_programme, loads_programme, parse_programme
+from rules.programme import Programme
+from rules.purchases import PurchaseOutcome, apply_purchase
+from rules.redemption import Quote, RedemptionRefused, check_redemption, points_value, quote
+from rules.refunds import RefundOutcome, apply_refund, clawback_for
+from rules.standing import Line, OrderState, Purchase, RuleHit, Standing
+from rules.support import GoodwillRefused, ManualPriority, SupportFlags, check_goodwill, support_flags
+from rules.tiers import TierChange, qualify_tier, review_tier, tier_after_purchase, tier_after_refund
+
+__all__ = [
+    "Earning", "GoodwillRefused", "Line", "ManualPriority", "OrderState", "Programme", "ProgrammeError",
+    "Purchase", "PurchaseOutcome", "Quote", "RedemptionRefused", "RefundOutcome", "RuleHit", "Standing",
+    "SupportFlags", "TierChange", "apply_purchase", "apply_refund", "available_on", "check_goodwill",
+    "check_redemption", "clawback_for", "discount_amount", "discount_for", "expires_on", "in_window",
+    "load_programme", "loads_programme", "local_date", "max_points_for", "parse_programme", "points_for",
+    "points_value", "qualify_tier", "quote", "review_tier", "support_flags", "tier_after_purchase",
+    "tier_after_refund",
+]

@@ -1,0 +1,30 @@
+"""Dates as the programme sees them: in its time zone (UTC by default).
+
+A purchase's points become available `pending_days` after its local date (the return
+window), and available points expire `expiry_days` after the date they became available.
+"""
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+
+def local_date(programme, moment):
+    return moment.astimezone(ZoneInfo(programme.timezone)).date()
+
+
+def available_on(programme, purchased_at):
+    """The date a purchase's pending points become available."""
+    return local_date(programme, purchased_at) + timedelta(days=programme.pending_days)
+
+
+def expires_on(programme, became_available):
+    """The date points that became available on `became_available` expire."""
+    return became_available + timedelta(days=programme.expiry_days)
+
+
+def in_window(programme, purchased_at, now):
+    """Does a purchase at `purchased_at` still count in the qualifying window at `now`?
+
+    The window is the trailing `window_days`: a purchase counts until exactly that many
+    days after it, then ages out.
+    """
+    return now < purchased_at + timedelta(days=programme.tier_policy.window_days)

@@ -1,0 +1,77 @@
+"""The snapshots the engine reads: a customer's standing, a purchase and its lines, an
+order's state after earning. All frozen: evaluation returns new ones, never edits."""
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+
+@dataclass(frozen=True)
+class Line:
+    amount: int
+    category: str | None = None
+    sku: str | None = None
+    quantity: int = 1
+
+
+@dataclass(frozen=True)
+class Purchase:
+    """A paid order: `total` in minor units of the programme currency, at an aware time."""
+
+    order_id: str
+    at: datetime
+    total: int
+    lines: tuple = ()
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What the engine needs to know of a customer, as of one moment.
+
+    `qualifying_spend` is the net spend of the trailing window as of that moment; the
+    caller computes it (from spend buckets), the engine does not read history.
+    `tier_floor` is the tier held by time alone (kept while spend aged out, until the
+    review): refunds of later purchases cannot take the tier below it. None: the lowest.
+    """
+
+    tier: str
+    tier_since: datetime | None = None
+    qualifying_spend: int = 0
+    lifetime_spend: int = 0
+    first_purchase_at: datetime | None = None
+    birthday: date | None = None
+    points_pending: int = 0
+    points_available: int = 0
+    tier_floor: str | None = None
+    floor_since: datetime | None = None
+
+    @classmethod
+    def opening(cls, programme, birthday=None):
+        """A new customer: lowest tier, no spend, no points."""
+        return cls(tier=programme.lowest_tier.name, birthday=birthday)
+
+    def is_first_purchase(self, at):
+        return self.first_purchase_at is None or at < self.first_purchase_at
+
+
+@dataclass(frozen=True)
+class RuleHit:
+    """A rule that fired and what it contributed (points, or a percent for ladders)."""
+
+    rule: str
+    points: int = 0
+
+
+@dataclass(frozen=True)
+class OrderState:
+    """An order after earning: what it earned, what refunds have taken back so far, and
+    how many of its points are still pending (refunds take those first)."""
+
+    order_id: str
+    placed_at: datetime
+    total: int
+    points: int
+    fixed_points: int = 0
+    refunded: int = 0
+    clawed_back: int = 0
+    fixed_removed: bool = False
+    pending: int = 0
+    rules: tuple = field(default=())
