@@ -3,7 +3,7 @@ import os
 
 from flask import Flask
 
-from loyalty import config, errors, extensions, health
+from loyalty import config, errors, extensions, health, programme, webhooks
 
 
 def create_app(test_config=None):
@@ -14,7 +14,9 @@ def create_app(test_config=None):
         app.config.update(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
 
+    programme.init_app(app)
     extensions.init_app(app)
     errors.init_app(app)
     extensions.api.register_blueprint(health.blp)
+    extensions.api.register_blueprint(webhooks.blp)
     return app

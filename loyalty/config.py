@@ -31,6 +31,7 @@ def from_environ(environ, instance_path):
         "STRIPE_WEBHOOK_SECRET": environ.get("STRIPE_WEBHOOK_SECRET") or None,
         "LOYALTY_WEBHOOK_SECRET": environ.get("LOYALTY_WEBHOOK_SECRET") or None,
         "LOYALTY_TOKEN_SECRET": environ.get("LOYALTY_TOKEN_SECRET") or None,
+        "LOYALTY_PROGRAMME": environ.get("LOYALTY_PROGRAMME") or None,
         "MAX_CONTENT_LENGTH": int(environ.get("LOYALTY_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
         "API_TITLE": "loyalty",
         "API_VERSION": "v1",

@@ -4,7 +4,7 @@ Standard library only: no Flask, no SQLAlchemy, no clock (time is an argument), 
 beyond loading a programme file. The service calls the names below; each returns new
 frozen values with the ids of the rules that produced them and the programme version.
 """
-from rules.calendar import available_on, expires_on, in_window, local_date
+from rules.calendar import available_on, expires_on, in_window, local_date, window_start
 from rules.discount import discount_amount, discount_for
 from rules.earning import Earning, max_points_for, points_for
 from rules.loading import ProgrammeError, load_programme, loads_programme, parse_programme
@@ -23,5 +23,5 @@ __all__ = [
     "check_redemption", "clawback_for", "discount_amount", "discount_for", "expires_on", "in_window",
     "load_programme", "loads_programme", "local_date", "max_points_for", "parse_programme", "points_for",
     "points_value", "qualify_tier", "quote", "review_tier", "support_flags", "tier_after_purchase",
-    "tier_after_refund",
+    "tier_after_refund", "window_start",
 ]

@@ -24,7 +24,13 @@ def expires_on(programme, became_available):
 def in_window(programme, purchased_at, now):
     """Does a purchase at `purchased_at` still count in the qualifying window at `now`?
 
-    The window is the trailing `window_days`: a purchase counts until exactly that many
-    days after it, then ages out.
+    The window is the trailing `window_days` by date in the programme's zone: a purchase
+    on day D counts through day D + window_days - 1 and ages out on D + window_days.
     """
-    return now < purchased_at + timedelta(days=programme.tier_policy.window_days)
+    window = timedelta(days=programme.tier_policy.window_days)
+    return local_date(programme, now) < local_date(programme, purchased_at) + window
+
+
+def window_start(programme, now):
+    """The first date that still counts in the qualifying window at `now`."""
+    return local_date(programme, now) - timedelta(days=programme.tier_policy.window_days - 1)

@@ -28,3 +28,6 @@ class Customer(db.Model):
     tier_since = mapped_column(UTCDateTime)
     lifetime_spend: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     first_purchase_at = mapped_column(UTCDateTime)
+    tier_floor: Mapped[str | None] = mapped_column(String(32))
+    floor_since = mapped_column(UTCDateTime)
+    last_event_at = mapped_column(UTCDateTime)

@@ -1,5 +1,7 @@
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
+
+from sqlalchemy import Date
 
 from loyalty.extensions import db
 from loyalty.models.types import UTCDateTime, utcnow
@@ -25,5 +27,10 @@ class Order(db.Model):
     refunded: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     points_earned: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     points_clawed_back: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    fixed_points: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    fixed_removed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    points_pending: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    available_on = mapped_column(Date)
+    programme_version: Mapped[str | None] = mapped_column(String(64))
     lines = mapped_column(JSON, nullable=False, default=list)
     created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)

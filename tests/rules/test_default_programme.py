@@ -146,3 +146,12 @@ def test_a_refund_after_the_purchase_left_the_window_lowers_lifetime_spend_only(
     refunded = apply_refund(P, aged, bought.order, 50_000, AT + timedelta(days=400))
     assert refunded.standing.qualifying_spend == 0
     assert refunded.standing.lifetime_spend == bought.standing.lifetime_spend - 50_000
+
+
+def test_the_window_is_365_dates_and_a_purchase_ages_out_on_day_365():
+    from rules import in_window, window_start
+
+    bought = datetime(2026, 1, 10, 23, 0, tzinfo=timezone.utc)
+    assert in_window(P, bought, datetime(2027, 1, 9, 23, 59, tzinfo=timezone.utc))      # day 364
+    assert not in_window(P, bought, datetime(2027, 1, 10, 0, 0, tzinfo=timezone.utc))  # day 365
+    assert window_start(P, datetime(2027, 1, 9, tzinfo=timezone.utc)) == date(2026, 1, 10)

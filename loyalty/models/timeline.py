@@ -1,0 +1,60 @@
+from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from loyalty.extensions import db
+from loyalty.models.types import BigId, UTCDateTime
+
+
+class TimelineEvent(db.Model):
+    """A purchase or refund in a customer's history, by business time, with the standing
+    and order state right after it.
+
+    The snapshots let a late event (an offline till syncing, a delayed webhook) take its
+    place: the standing before it is read from the event just before, and only the events
+    after it are evaluated again. Snapshots are a projection, rewritten by that replay;
+    the ledger itself is never edited.
+    """
+
+    __tablename__ = "timeline_events"
+    __table_args__ = (
+        Index("ix_timeline_events_customer_at", "customer_id", "at", "id"),
+        UniqueConstraint("order_id", "refund_key", name="uq_timeline_events_order_refund_key"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), nullable=False)
+    order_id: Mapped[int] = mapped_column(Integer, ForeignKey("orders.id"), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)   # purchase | refund
+    at = mapped_column(UTCDateTime, nullable=False)
+    amount: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    cumulative: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    refund_key: Mapped[str | None] = mapped_column(String(255))
+    standing_after = mapped_column(JSON, nullable=False)
+    order_after = mapped_column(JSON, nullable=False)
+
+
+class SpendBucket(db.Model):
+    """Net spend of one customer on one day (programme time zone): qualifying spend is the
+    sum of at most a window's worth of these rows, whatever the number of purchases."""
+
+    __tablename__ = "spend_buckets"
+
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    day = mapped_column(Date, primary_key=True)
+    amount: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+
+
+class ParkedRefund(db.Model):
+    """A refund that arrived before its purchase: kept, and applied when the purchase comes."""
+
+    __tablename__ = "parked_refunds"
+    __table_args__ = (UniqueConstraint("source", "order_key", "refund_key", name="uq_parked_refunds_key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source: Mapped[str] = mapped_column(String(16), nullable=False)
+    order_key: Mapped[str] = mapped_column(String(255), nullable=False, index=True)
+    refund_key: Mapped[str] = mapped_column(String(255), nullable=False)
+    at = mapped_column(UTCDateTime, nullable=False)
+    amount: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    cumulative: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)

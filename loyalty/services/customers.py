@@ -1,0 +1,50 @@
+"""Finding, enrolling and locking customers.
+
+Every write about one customer holds that customer's row lock for its transaction
+(SELECT ... FOR UPDATE on PostgreSQL; SQLite writes one transaction at a time), so
+parallel webhooks for one customer on several workers queue instead of losing updates.
+"""
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from loyalty.extensions import db
+from loyalty.models import Customer
+from loyalty.models.types import utcnow
+
+
+def begin_write():
+    """Start a write transaction. On SQLite take the write lock first (BEGIN IMMEDIATE), so
+    two writers wait for each other instead of one failing halfway with 'database is locked'."""
+    if db.engine.dialect.name == "sqlite":
+        connection = db.session.connection()
+        if not connection.connection.dbapi_connection.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def lock(customer_id):
+    """The customer row, locked for this transaction; None if there is no such customer."""
+    query = select(Customer).where(Customer.id == customer_id)
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return db.session.scalars(query.execution_options(populate_existing=True)).one_or_none()
+
+
+def enrol(customer_id, programme, **profile):
+    """Create the customer if new (safe against a parallel enrolment), lock it, apply `profile`."""
+    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    now = utcnow()
+    db.session.execute(insert(Customer).values(
+        id=customer_id, created_at=now, updated_at=now, points_available=0, points_pending=0,
+        tier=programme.lowest_tier.name, lifetime_spend=0).on_conflict_do_nothing(index_elements=["id"]))
+    customer = lock(customer_id)
+    for field, value in profile.items():
+        if value is not None and getattr(customer, field) != value:
+            setattr(customer, field, value)
+    return customer
+
+
+def by_stripe_customer(stripe_customer_id):
+    return db.session.scalars(select(Customer.id).where(Customer.stripe_customer_id == stripe_customer_id)).first()
+
+

@@ -1,0 +1,48 @@
+"""Receiving a webhook event: stored with its effects in one transaction, or not at all.
+
+The unique (source, event id) key makes a re-delivery answer `duplicate` and change
+nothing. If the database cannot be reached the caller answers 503 and the sender retries.
+"""
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from loyalty.errors import LoyaltyError
+from loyalty.extensions import db
+from loyalty.models import WebhookEvent
+from loyalty.programme import current_programme
+from loyalty.services import customers
+from loyalty.services.commands import ReportPurchase, ReportRefund
+from loyalty.services.purchases import record_purchase, record_refund
+
+STATUS = {"processed": "processed", "parked": "processed", "duplicate": "duplicate", "ignored": "ignored"}
+
+
+def receive(source, event_id, event_type, payload, command):
+    """Store the event and apply `command` (None: nothing to do); answer the status for the sender."""
+    programme = current_programme()
+    try:
+        customers.begin_write()
+        event = WebhookEvent(source=source, event_id=event_id, type=event_type, payload=payload, outcome="received")
+        db.session.add(event)
+        db.session.flush()
+        if isinstance(command, ReportPurchase):
+            event.outcome = record_purchase(programme, command)
+        elif isinstance(command, ReportRefund):
+            event.outcome = record_refund(programme, command)
+        else:
+            event.outcome = "ignored"
+        db.session.commit()
+    except LoyaltyError:
+        db.session.rollback()
+        raise
+    except IntegrityError:
+        db.session.rollback()
+        if _already_received(source, event_id):   # this delivery, or a parallel one, got there first
+            return "duplicate"
+        raise
+    return STATUS[event.outcome]
+
+
+def _already_received(source, event_id):
+    return db.session.scalars(select(WebhookEvent.id).where(
+        WebhookEvent.source == source, WebhookEvent.event_id == event_id)).first() is not None

@@ -1,0 +1,91 @@
+"""Recording purchases and refunds reported by webhooks.
+
+A purchase is one order, whatever number of events report it (Stripe's checkout session
+and payment intent both name the payment intent). A refund of an order not seen yet is
+parked and applied when the purchase arrives. Each shop refund id counts once; Stripe's
+cumulative `amount_refunded` makes a stale refund event change nothing.
+"""
+from sqlalchemy import select
+
+from loyalty.errors import LoyaltyError
+from loyalty.extensions import db
+from loyalty.models import Order, ParkedRefund, TimelineEvent
+from loyalty.services import customers, timeline
+from rules import available_on
+
+
+def _check_currency(programme, currency):
+    if currency != programme.currency:
+        raise LoyaltyError(422, "currency_mismatch",
+                           f"This programme runs in {programme.currency}, not {currency}.",
+                           {"currency": currency, "programme_currency": programme.currency})
+
+
+def _order(source, order_key):
+    return db.session.scalars(select(Order).where(Order.source == source, Order.order_key == order_key)).first()
+
+
+def record_purchase(programme, command):
+    """Count a purchase once; answers the outcome stored with the webhook event."""
+    _check_currency(programme, command.currency)
+    ref = command.customer
+    customer = customers.enrol(ref.id, programme, email=ref.email, birthday=ref.birthday,
+                               stripe_customer_id=ref.stripe_customer_id)
+    existing = _order(command.source, command.order_key)   # read under the customer's lock
+    if existing is not None:
+        if existing.customer_id != ref.id:
+            raise LoyaltyError(409, "order_conflict", "This order id already belongs to another customer.",
+                               {"order_id": command.order_key})
+        return "duplicate"
+    order = Order(customer_id=customer.id, source=command.source, order_key=command.order_key,
+                  placed_at=command.at, currency=command.currency, total=command.total,
+                  lines=[dict(line) for line in command.lines], available_on=available_on(programme, command.at),
+                  programme_version=programme.version)
+    db.session.add(order)
+    db.session.flush()
+    _apply(programme, customer, order, TimelineEvent(kind="purchase", at=command.at, amount=command.total))
+    for parked in db.session.scalars(select(ParkedRefund).where(
+            ParkedRefund.source == command.source, ParkedRefund.order_key == command.order_key)
+            .order_by(ParkedRefund.at, ParkedRefund.id)).all():
+        _refund(programme, customer, order, parked.refund_key, parked.at, parked.amount, parked.cumulative)
+        db.session.delete(parked)
+    return "processed"
+
+
+def record_refund(programme, command):
+    _check_currency(programme, command.currency)
+    order = _order(command.source, command.order_key)
+    if order is None:
+        return _park(command)
+    customer = customers.lock(order.customer_id)
+    return _refund(programme, customer, order, command.refund_key, command.at, command.amount, command.cumulative)
+
+
+def _park(command):
+    duplicate = db.session.scalars(select(ParkedRefund.id).where(
+        ParkedRefund.source == command.source, ParkedRefund.order_key == command.order_key,
+        ParkedRefund.refund_key == command.refund_key)).first()
+    if duplicate is None:
+        db.session.add(ParkedRefund(source=command.source, order_key=command.order_key,
+                                    refund_key=command.refund_key, at=command.at, amount=command.amount,
+                                    cumulative=command.cumulative, currency=command.currency))
+    return "parked" if duplicate is None else "duplicate"
+
+
+def _refund(programme, customer, order, refund_key, at, amount, cumulative):
+    seen = db.session.scalars(select(TimelineEvent.id).where(
+        TimelineEvent.order_id == order.id, TimelineEvent.refund_key == refund_key)).first()
+    if seen is not None:
+        return "duplicate"
+    at = max(at, order.placed_at)   # a refund never takes effect before its purchase
+    _apply(programme, customer, order, TimelineEvent(kind="refund", at=at, amount=amount,
+                                                     cumulative=cumulative, refund_key=refund_key))
+    return "processed"
+
+
+def _apply(programme, customer, order, event):
+    event.customer_id, event.order_id = customer.id, order.id
+    event.standing_after, event.order_after = {}, {}
+    db.session.add(event)
+    db.session.flush()
+    timeline.apply(programme, customer, event, order)

@@ -1,0 +1,60 @@
+"""Standing and order state to and from stored form (JSON snapshots, customer and order rows)."""
+from dataclasses import asdict, fields
+from datetime import date, datetime
+
+from rules import OrderState, RuleHit, Standing
+
+_DATETIMES = {"tier_since", "first_purchase_at", "floor_since", "placed_at"}
+
+
+def to_json(value):
+    data = asdict(value)
+    for key, item in data.items():
+        if isinstance(item, (datetime, date)):
+            data[key] = item.isoformat()
+    if "rules" in data:
+        data["rules"] = [[hit["rule"], hit["points"]] for hit in data["rules"]]
+    return data
+
+
+def _parse(key, item):
+    if item is None:
+        return None
+    if key in _DATETIMES:
+        return datetime.fromisoformat(item)
+    if key == "birthday":
+        return date.fromisoformat(item)
+    if key == "rules":
+        return tuple(RuleHit(rule, points) for rule, points in item)
+    return item
+
+
+def standing_from_json(data):
+    return Standing(**{f.name: _parse(f.name, data.get(f.name)) for f in fields(Standing) if f.name in data})
+
+
+def order_from_json(data):
+    return OrderState(**{f.name: _parse(f.name, data.get(f.name)) for f in fields(OrderState) if f.name in data})
+
+
+def standing_of(customer, qualifying_spend):
+    """The standing cached on a customer row, with qualifying spend computed by the caller."""
+    return Standing(
+        tier=customer.tier, tier_since=customer.tier_since, qualifying_spend=qualifying_spend,
+        lifetime_spend=customer.lifetime_spend, first_purchase_at=customer.first_purchase_at,
+        birthday=customer.birthday, points_pending=customer.points_pending,
+        points_available=customer.points_available, tier_floor=customer.tier_floor,
+        floor_since=customer.floor_since)
+
+
+def order_state_of(order):
+    return OrderState(
+        order_id=order.order_key, placed_at=order.placed_at, total=order.total, points=order.points_earned,
+        fixed_points=order.fixed_points, refunded=order.refunded, clawed_back=order.points_clawed_back,
+        fixed_removed=order.fixed_removed, pending=order.points_pending)
+
+
+def net_points(state):
+    """What an order has given the customer, all refunds taken off."""
+    fixed = 0 if state.fixed_removed else state.fixed_points
+    return state.points - state.clawed_back + fixed

@@ -1,0 +1,95 @@
+"""The shop webhook (`POST /webhooks/shop`) for checkouts that do not use Stripe:
+`purchase.completed` and `purchase.refunded`, in the format of api.md."""
+import marshmallow as ma
+from marshmallow import validate
+
+from loyalty.services.commands import CustomerRef, ReportPurchase, ReportRefund
+from loyalty.webhooks.parsing import MAX_AMOUNT, amount_field, currency_field, event_time, load, unix_time_field
+
+SOURCE = "shop"
+text = ma.fields.String
+
+
+class Money(ma.Schema):
+    amount = amount_field
+    currency = currency_field
+
+
+class PositiveMoney(Money):
+    amount = ma.fields.Integer(required=True, strict=True, validate=validate.Range(1, MAX_AMOUNT))
+
+
+class Customer(ma.Schema):
+    id = text(required=True, validate=validate.Length(1, 64))
+    email = ma.fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=320))
+    birthday = ma.fields.Date(load_default=None, allow_none=True)
+
+
+class Line(ma.Schema):
+    sku = text(load_default=None, allow_none=True, validate=validate.Length(max=255))
+    category = text(load_default=None, allow_none=True, validate=validate.Length(max=255))
+    quantity = ma.fields.Integer(load_default=1, strict=True, validate=validate.Range(1, 1_000_000))
+    amount = ma.fields.Nested(Money, required=True)
+
+
+class Order(ma.Schema):
+    id = text(required=True, validate=validate.Length(1, 255))
+    total = ma.fields.Nested(Money, required=True)
+    lines = ma.fields.List(ma.fields.Nested(Line), load_default=list, validate=validate.Length(max=1000))
+
+
+class OrderRef(ma.Schema):
+    id = text(required=True, validate=validate.Length(1, 255))
+
+
+class Refund(ma.Schema):
+    id = text(required=True, validate=validate.Length(1, 255))
+    amount = ma.fields.Nested(PositiveMoney, required=True)
+
+
+class PurchaseData(ma.Schema):
+    customer = ma.fields.Nested(Customer, required=True)
+    order = ma.fields.Nested(Order, required=True)
+
+    @ma.validates_schema
+    def lines_in_the_order_currency(self, data, **_):
+        currency = data["order"]["total"]["currency"].upper()
+        if any(line["amount"]["currency"].upper() != currency for line in data["order"]["lines"]):
+            raise ma.ValidationError({"order": {"lines": ["Every line must be in the order's currency."]}})
+
+
+class RefundData(ma.Schema):
+    order = ma.fields.Nested(OrderRef, required=True)
+    refund = ma.fields.Nested(Refund, required=True)
+
+
+class Envelope(ma.Schema):
+    id = text(required=True, validate=validate.Length(1, 255))
+    type = text(required=True, validate=validate.Length(1, 64))
+    created = unix_time_field
+    data = ma.fields.Dict(required=True)
+
+
+def command_of(body):
+    """(event id, type, command or None for a type we do not consume)."""
+    envelope = load(Envelope(), body)
+    kind = envelope["type"]
+    if kind == "purchase.completed":
+        data = load(PurchaseData(), envelope["data"])
+        customer, order = data["customer"], data["order"]
+        currency = order["total"]["currency"].upper()
+        lines = tuple({"sku": line["sku"], "category": line["category"], "quantity": line["quantity"],
+                       "amount": line["amount"]["amount"]} for line in order["lines"])
+        command = ReportPurchase(
+            source=SOURCE, order_key=order["id"], at=event_time(envelope["created"]),
+            customer=CustomerRef(customer["id"], email=customer["email"], birthday=customer["birthday"]),
+            total=order["total"]["amount"], currency=currency, lines=lines)
+    elif kind == "purchase.refunded":
+        data = load(RefundData(), envelope["data"])
+        refund = data["refund"]
+        command = ReportRefund(source=SOURCE, order_key=data["order"]["id"], refund_key=refund["id"],
+                               at=event_time(envelope["created"]), amount=refund["amount"]["amount"],
+                               currency=refund["amount"]["currency"].upper())
+    else:
+        command = None
+    return envelope["id"], kind, command

@@ -1,0 +1,112 @@
+"""Stripe events (`POST /webhooks/stripe`): `checkout.session.completed`,
+`payment_intent.succeeded` and `charge.refunded`, as api.md reads them.
+
+The order is the payment intent, so a purchase that Stripe reports through both a
+checkout session and a payment intent counts once, and its refunds find it. Stripe
+sends currencies lower-case and amounts in the currency's minor unit.
+"""
+import marshmallow as ma
+
+from loyalty.services import customers
+from loyalty.services.commands import CustomerRef, ReportPurchase, ReportRefund
+from loyalty.webhooks.parsing import amount_field, currency_field, event_time, load, unix_time_field
+
+SOURCE = "stripe"
+optional = {"load_default": None, "allow_none": True}
+
+
+class _Lenient(ma.Schema):
+    class Meta:
+        unknown = ma.EXCLUDE     # Stripe objects carry many fields we do not read
+
+
+class Metadata(_Lenient):
+    loyalty_customer_id = ma.fields.String(**optional)
+
+
+class Expandable(ma.fields.Field):
+    """A Stripe reference: an id, or the expanded object with its id."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, dict):
+            value = value.get("id")
+        if value is not None and not isinstance(value, str):
+            raise ma.ValidationError("Not an id.")
+        return value
+
+
+class CheckoutSession(_Lenient):
+    id = ma.fields.String(required=True)
+    amount_total = amount_field
+    currency = currency_field
+    payment_status = ma.fields.String(**optional)
+    payment_intent = Expandable(**optional)
+    client_reference_id = ma.fields.String(**optional)
+    customer = Expandable(**optional)
+    metadata = ma.fields.Nested(Metadata, load_default=dict)
+
+
+class PaymentIntent(_Lenient):
+    id = ma.fields.String(required=True)
+    amount_received = amount_field
+    currency = currency_field
+    customer = Expandable(**optional)
+    metadata = ma.fields.Nested(Metadata, load_default=dict)
+
+
+class Charge(_Lenient):
+    id = ma.fields.String(required=True)
+    amount_refunded = amount_field
+    currency = currency_field
+    payment_intent = Expandable(**optional)
+
+
+class Event(_Lenient):
+    id = ma.fields.String(required=True)
+    type = ma.fields.String(required=True)
+    created = unix_time_field
+    data = ma.fields.Dict(required=True)
+
+
+def _customer(*explicit, stripe_customer=None):
+    """The first explicit loyalty id; else the customer enrolled with this Stripe customer; else its id."""
+    chosen = next((value for value in explicit if value), None)
+    enrolled = customers.by_stripe_customer(stripe_customer) if stripe_customer else None
+    if chosen is None:
+        chosen = enrolled or stripe_customer
+    # Remember the Stripe customer on a loyalty customer when nobody has it yet, so later
+    # payment intents without metadata find them.
+    link = stripe_customer if stripe_customer and enrolled is None and chosen != stripe_customer else None
+    return CustomerRef(chosen, stripe_customer_id=link) if chosen else None
+
+
+def _object(event, schema):
+    data = event["data"].get("object")
+    return load(schema, data if isinstance(data, dict) else {})
+
+
+def command_of(body):
+    """(event id, type, command or None for an event we do not consume)."""
+    event = load(Event(), body)
+    kind, command = event["type"], None
+    if kind == "checkout.session.completed":
+        session = _object(event, CheckoutSession())
+        customer = _customer(session["client_reference_id"], session["metadata"].get("loyalty_customer_id"),
+                             stripe_customer=session["customer"])
+        if customer and session["payment_status"] in (None, "paid", "no_payment_required"):
+            command = ReportPurchase(SOURCE, session["payment_intent"] or session["id"], customer,
+                                     event_time(event["created"]), session["amount_total"],
+                                     session["currency"].upper())
+    elif kind == "payment_intent.succeeded":
+        intent = _object(event, PaymentIntent())
+        customer = _customer(intent["metadata"].get("loyalty_customer_id"), stripe_customer=intent["customer"])
+        if customer:
+            command = ReportPurchase(SOURCE, intent["id"], customer, event_time(event["created"]),
+                                     intent["amount_received"], intent["currency"].upper())
+    elif kind == "charge.refunded":
+        charge = _object(event, Charge())
+        if charge["payment_intent"]:
+            command = ReportRefund(SOURCE, charge["payment_intent"], f"{charge['id']}:{charge['amount_refunded']}",
+                                   event_time(event["created"]), charge["amount_refunded"],
+                                   charge["currency"].upper(), cumulative=True)
+    return event["id"], kind, command
