@@ -24,7 +24,6 @@ from rules import Line, Purchase, Standing, apply_purchase, apply_refund, in_win
 @dataclass
 class Replay:
     standing: Standing
-    before: dict      # order id -> OrderState before the first replayed event (None: not bought yet)
     after: dict       # order id -> OrderState after the last replayed event
     outcomes: dict    # timeline event id -> PurchaseOutcome | RefundOutcome
 
@@ -63,10 +62,10 @@ def replay(programme, customer, event, orders):
     """Evaluate `event` and every later event of the customer, in business-time order."""
     standing, steps = _starting_point(programme, customer, event)
     standing = replace(standing, birthday=customer.birthday)
-    before, after, outcomes = {}, {}, {}
+    after, outcomes = {}, {}
     for step in steps:
         if step.order_id not in after:
-            before[step.order_id] = after[step.order_id] = _order_state_before(event, step.order_id)
+            after[step.order_id] = _order_state_before(event, step.order_id)
         order = orders.setdefault(step.order_id, db.session.get(Order, step.order_id))
         state = after[step.order_id]
         if step.kind == "purchase":
@@ -76,7 +75,7 @@ def replay(programme, customer, event, orders):
             outcome = apply_refund(programme, standing, state, refunded, step.at)
         standing, after[step.order_id], outcomes[step.id] = outcome.standing, outcome.order, outcome
         step.standing_after, step.order_after = to_json(standing), to_json(outcome.order)
-    return Replay(standing, before, after, outcomes)
+    return Replay(standing, after, outcomes)
 
 
 def _book_own(programme, customer, order, event, outcome):
@@ -118,8 +117,9 @@ def apply(programme, customer, event, order):
     result = replay(programme, customer, event, orders)
     for order_id, new in result.after.items():
         target = orders[order_id]
-        old = result.before[order_id]
-        old_net, old_pending = (net_points(old), old.pending) if old else (0, 0)
+        is_new = event.kind == "purchase" and order_id == event.order_id
+        booked = None if is_new else order_state_of(target)      # what the ledger holds for it now
+        old_net, old_pending = (net_points(booked), booked.pending) if booked else (0, 0)
         own_net = own_pending = 0
         if order_id == event.order_id:
             own_net, own_pending = _book_own(programme, customer, target, event, result.outcomes[event.id])
@@ -129,9 +129,9 @@ def apply(programme, customer, event, order):
         for points, status in ((pending, "pending"), (correction - pending, "available")):
             ledger.book(customer, "correction", points, status, event.at, order=target, reason=reason,
                         rules=new.rules, version=programme.version)
-        refunded = new.refunded - (old.refunded if old else 0)
-        if old is None:
+        if is_new:
             spend.add(programme, customer.id, target.placed_at, target.total)
+        refunded = new.refunded - (booked.refunded if booked else 0)
         if refunded and in_window(programme, target.placed_at, event.at):
             spend.add(programme, customer.id, target.placed_at, -refunded)
         _store_order(target, new, programme)

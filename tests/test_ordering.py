@@ -1,0 +1,71 @@
+"""Order of arrival never matters: late purchases take their place, refunds may come first."""
+import time
+
+from loyalty.models import ParkedRefund
+from tests import state
+from tests.webhooks import post_shop, purchase, refund
+
+DAY = 86400
+
+
+def run(app_factory, database_url, events):
+    """Deliver `events` to a fresh app on the same database; answer the end state of c-42."""
+    app = app_factory(database_url)
+    client = app.test_client()
+    for event in events:
+        assert post_shop(client, event).status_code == 200
+    return state.customer(app, "c-42") | {"tier_since": None}, state.ledger_sum(app, "c-42")
+
+
+def reset(app):
+    from loyalty.extensions import db
+    with app.app_context():
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+        db.session.commit()
+
+
+def test_a_refund_before_its_purchase_is_parked_and_applied_when_the_purchase_comes(app, client):
+    now = int(time.time())
+    assert post_shop(client, refund(amount=5000, created=now)).get_json() == {"status": "processed"}
+    assert state.count(app, ParkedRefund) == 1 and state.customer(app, "c-42") is None
+    post_shop(client, purchase(amount=12999, created=now - 60))
+    assert state.count(app, ParkedRefund) == 0
+    assert state.customer(app, "c-42")["pending"] == 229 - 49
+    assert state.order(app, "o-9")["refunded"] == 5000
+
+
+def test_a_parked_refund_counts_once_even_when_redelivered(app, client):
+    now = int(time.time())
+    post_shop(client, refund(refund_id="r-1", amount=5000, created=now))
+    assert post_shop(client, refund(refund_id="r-1", amount=5000, created=now)).get_json() == {"status": "duplicate"}
+    post_shop(client, purchase(amount=12999, created=now - 60))
+    assert state.order(app, "o-9")["refunded"] == 5000
+
+
+def test_a_late_first_purchase_takes_the_welcome_and_lifts_the_rate_of_later_ones(app, app_factory, database_url):
+    now = int(time.time())
+    early = purchase(order="early", amount=100_000, created=now - 3 * DAY)   # makes gold
+    late = purchase(order="late", amount=10_000, created=now - DAY)          # earns at gold
+    in_order = run(app_factory, database_url, [early, late])
+    reset(app)
+    reordered = run(app_factory, database_url, [late, early])
+    assert reordered == in_order
+    assert in_order[0]["pending"] == 1000 + 100 + 125 and in_order[0]["tier"] == "gold"
+    assert state.order(app, "late")["points"] == 125 and state.order(app, "late")["fixed"] == 0
+    assert state.order(app, "early")["fixed"] == 100
+    kinds = [kind for kind, _, _ in state.entries(app, "c-42")]
+    assert kinds.count("correction") >= 1 and "earn" in kinds
+
+
+def test_refunds_and_purchases_in_any_order_end_the_same(app, app_factory, database_url):
+    now = int(time.time())
+    events = [purchase(order="a", amount=100_000, created=now - 5 * DAY),
+              purchase(order="b", amount=20_000, created=now - 4 * DAY),
+              refund(order="a", refund_id="ra", amount=30_000, created=now - 3 * DAY),
+              purchase(order="c", amount=50_000, created=now - 2 * DAY),
+              refund(order="b", refund_id="rb", amount=20_000, created=now - DAY)]
+    expected = run(app_factory, database_url, events)
+    for order in ([4, 3, 2, 1, 0], [2, 0, 4, 1, 3], [1, 3, 0, 4, 2]):
+        reset(app)
+        assert run(app_factory, database_url, [events[i] for i in order]) == expected, order
