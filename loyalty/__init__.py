@@ -3,7 +3,7 @@ import os
 
 from flask import Flask
 
-from loyalty import config, errors, extensions, health, programme, webhooks
+from loyalty import config, errors, extensions, health, programme, reconcile, webhooks
 
 
 def create_app(test_config=None):
@@ -19,4 +19,5 @@ def create_app(test_config=None):
     errors.init_app(app)
     extensions.api.register_blueprint(health.blp)
     extensions.api.register_blueprint(webhooks.blp)
+    reconcile.init_app(app)
     return app

@@ -1,0 +1,43 @@
+"""Nothing lost: with the database really gone a webhook answers 503 with Retry-After, so
+the sender retries; once the database is back the re-sent event counts exactly once."""
+import pytest
+from flask_migrate import upgrade
+
+from loyalty.extensions import db
+from tests import state
+from tests.postgres import PostgresServer
+from tests.webhooks import post_shop, purchase
+
+
+@pytest.fixture
+def own_server():
+    server = PostgresServer().init().start()
+    yield server
+    server.destroy()
+
+
+def test_webhook_during_an_outage_is_refused_for_retry_and_counted_once_after(own_server, app_factory):
+    app = app_factory(own_server.create_database("outage"))
+    with app.app_context():
+        upgrade()
+    client = app.test_client()
+    assert post_shop(client, purchase(order="before", amount=10_000)).status_code == 200
+
+    own_server.stop()
+    delayed = purchase(order="during", amount=20_000)
+    refused = post_shop(client, delayed)
+    assert refused.status_code == 503
+    assert int(refused.headers["Retry-After"]) > 0
+    assert refused.get_json()["error"]["code"] == "storage_unavailable"
+    body = refused.get_data(as_text=True)
+    assert "psycopg" not in body and "127.0.0.1" not in body and "INSERT" not in body
+    assert client.get("/health").status_code == 503
+
+    own_server.start()
+    own_server.wait_until_accepting()
+    assert client.get("/health").status_code == 200
+    assert post_shop(client, delayed).get_json() == {"status": "processed"}
+    assert post_shop(client, delayed).get_json() == {"status": "duplicate"}
+    assert state.customer(app, "c-42")["pending"] == 100 + 100 + 200     # welcome once, both purchases
+    with app.app_context():
+        db.engine.dispose()

@@ -1,0 +1,144 @@
+"""A stateful hypothesis test of the webhook write path.
+
+Random purchases, partial and full refunds, duplicate deliveries and deliveries held back
+(so they arrive out of order) go through the Flask test client. After every step the
+stored state is checked against a reference model: the pure rules engine applied to the
+delivered events in business-time order. Cached balances must equal the ledger, a
+re-delivery must change nothing, and a fully refunded customer is back where they started.
+"""
+import time
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+
+from loyalty.extensions import db
+from loyalty.programme import current_programme
+from rules import Purchase, Standing, apply_purchase, apply_refund
+from tests import state
+from tests.webhooks import post_shop, purchase, refund
+
+CUSTOMERS = ("c-1", "c-2")
+NOW = int(time.time())
+
+
+def reference(programme, delivered):
+    """Per customer: (pending points, tier, lifetime spend) from the engine, in business-time order."""
+    purchases = {e["data"]["order"]["id"]: e for e in delivered if e["type"] == "purchase.completed"}
+    standings, orders = {}, {}
+    for e in sorted(delivered, key=lambda e: e["created"]):
+        order_id = e["data"]["order"]["id"]
+        if order_id not in purchases:
+            continue                                   # parked: its purchase has not arrived
+        customer = purchases[order_id]["data"]["customer"]["id"]
+        standing = standings.get(customer) or Standing.opening(programme)
+        at = _time(e["created"])
+        if e["type"] == "purchase.completed":
+            outcome = apply_purchase(programme, standing, Purchase(order_id, at, e["data"]["order"]["total"]["amount"]))
+        else:
+            order = orders[order_id]
+            outcome = apply_refund(programme, standing, order, order.refunded + e["data"]["refund"]["amount"]["amount"], at)
+        standings[customer], orders[order_id] = outcome.standing, outcome.order
+    return {c: (s.points_pending, s.tier, s.lifetime_spend) for c, s in standings.items()}
+
+
+def _time(seconds):
+    from datetime import datetime, timezone
+    return datetime.fromtimestamp(seconds, tz=timezone.utc)
+
+
+class Webhooks(RuleBasedStateMachine):
+    app = None
+
+    def __init__(self):
+        super().__init__()
+        with self.app.app_context():
+            for table in reversed(db.metadata.sorted_tables):
+                db.session.execute(table.delete())
+            db.session.commit()
+            self.programme = current_programme()
+        self.client = self.app.test_client()
+        self.delivered, self.held, self.orders, self.used_times = [], [], {}, set()
+
+    def _unique_time(self, wanted):
+        while wanted in self.used_times:
+            wanted += 1
+        self.used_times.add(wanted)
+        return wanted
+
+    def _send(self, event, hold):
+        if hold:
+            self.held.append(event)
+            return
+        response = post_shop(self.client, event)
+        assert response.status_code == 200, response.get_json()
+        assert response.get_json()["status"] == "processed"
+        self.delivered.append(event)
+
+    @rule(customer=st.sampled_from(CUSTOMERS), amount=st.integers(1, 300_000),
+          days_ago=st.integers(1, 60 * 86400), hold=st.booleans())
+    def buy(self, customer, amount, days_ago, hold):
+        order = f"o-{len(self.orders) + 1}"
+        created = self._unique_time(NOW - 90 * 86400 + days_ago)
+        self.orders[order] = {"total": amount, "refunded": 0, "created": created}
+        self._send(purchase(customer=customer, order=order, amount=amount, created=created), hold)
+
+    @precondition(lambda self: any(o["refunded"] < o["total"] for o in self.orders.values()))
+    @rule(data=st.data(), full=st.booleans(), hold=st.booleans())
+    def refund_some(self, data, full, hold):
+        order_id = data.draw(st.sampled_from(sorted(k for k, o in self.orders.items() if o["refunded"] < o["total"])))
+        order = self.orders[order_id]
+        left = order["total"] - order["refunded"]
+        amount = left if full else data.draw(st.integers(1, left))
+        order["refunded"] += amount
+        created = self._unique_time(order["created"] + data.draw(st.integers(1, 20 * 86400)))
+        self._send(refund(order=order_id, refund_id=f"r-{len(self.delivered) + len(self.held)}", amount=amount,
+                          created=created), hold)
+
+    @precondition(lambda self: self.held)
+    @rule(data=st.data())
+    def deliver_late(self, data):
+        event = self.held.pop(data.draw(st.integers(0, len(self.held) - 1)))
+        self._send(event, hold=False)
+
+    @precondition(lambda self: self.delivered)
+    @rule(data=st.data())
+    def deliver_again(self, data):
+        event = data.draw(st.sampled_from(self.delivered))
+        before = [state.entries(self.app, c) for c in CUSTOMERS]
+        response = post_shop(self.client, event)
+        assert response.get_json() == {"status": "duplicate"}
+        assert [state.entries(self.app, c) for c in CUSTOMERS] == before
+
+    @invariant()
+    def matches_the_reference_model(self):
+        expected = reference(self.programme, self.delivered)
+        for customer in CUSTOMERS:
+            stored = state.customer(self.app, customer)
+            if customer not in expected:
+                assert stored is None or stored["pending"] == 0
+                continue
+            assert (stored["pending"], stored["tier"], stored["lifetime_spend"]) == expected[customer]
+            assert state.ledger_sum(self.app, customer) == {"pending": stored["pending"],
+                                                            "available": stored["available"]}
+
+    @invariant()
+    def fully_refunded_customers_are_back_at_the_start(self):
+        for customer in CUSTOMERS:
+            mine = [e["data"]["order"]["id"] for e in self.delivered
+                    if e["type"] == "purchase.completed" and e["data"]["customer"]["id"] == customer]
+            refunded = {e["data"]["order"]["id"]: 0 for e in self.delivered if e["type"] == "purchase.refunded"}
+            for e in self.delivered:
+                if e["type"] == "purchase.refunded":
+                    refunded[e["data"]["order"]["id"]] += e["data"]["refund"]["amount"]["amount"]
+            if mine and all(refunded.get(o, 0) >= self.orders[o]["total"] for o in mine):
+                stored = state.customer(self.app, customer)
+                assert (stored["pending"], stored["available"], stored["tier"], stored["lifetime_spend"]) == \
+                    (0, 0, "standard", 0)
+
+
+def test_webhooks_against_a_reference_model(app):
+    machine = type("WebhooksOn" + app.config["SQLALCHEMY_DATABASE_URI"].split(":")[0].title(), (Webhooks,), {"app": app})
+    run_state_machine_as_test(machine, settings=settings(
+        max_examples=30, stateful_step_count=40, deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
