@@ -4,7 +4,7 @@ Every write about one customer holds that customer's row lock for its transactio
 (SELECT ... FOR UPDATE on PostgreSQL; SQLite writes one transaction at a time), so
 parallel webhooks for one customer on several workers queue instead of losing updates.
 """
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -20,6 +20,13 @@ def begin_write():
         connection = db.session.connection()
         if not connection.connection.dbapi_connection.in_transaction:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def lock_order_key(source, order_key):
+    """Serialise everything about one order (its purchase, its refunds, parked or not) for
+    this transaction, so a refund parked while its purchase is being recorded is never missed."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(f"{source}:{order_key}", 0))))
 
 
 def lock(customer_id):

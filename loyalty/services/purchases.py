@@ -29,6 +29,7 @@ def record_purchase(programme, command):
     """Count a purchase once; answers the outcome stored with the webhook event."""
     _check_currency(programme, command.currency)
     ref = command.customer
+    customers.lock_order_key(command.source, command.order_key)
     customer = customers.enrol(ref.id, programme, email=ref.email, birthday=ref.birthday,
                                stripe_customer_id=ref.stripe_customer_id)
     existing = _order(command.source, command.order_key)   # read under the customer's lock
@@ -54,6 +55,7 @@ def record_purchase(programme, command):
 
 def record_refund(programme, command):
     _check_currency(programme, command.currency)
+    customers.lock_order_key(command.source, command.order_key)
     order = _order(command.source, command.order_key)
     if order is None:
         return _park(command)
