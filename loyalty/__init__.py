@@ -3,7 +3,7 @@ import os
 
 from flask import Flask
 
-from loyalty import config, errors, extensions, health, programme, reconcile, webhooks
+from loyalty import api, config, errors, extensions, health, keys, limits, programme, reconcile, webhooks
 
 
 def create_app(test_config=None):
@@ -19,5 +19,8 @@ def create_app(test_config=None):
     errors.init_app(app)
     extensions.api.register_blueprint(health.blp)
     extensions.api.register_blueprint(webhooks.blp)
+    api.init_app(extensions.api)
+    limits.init_app(app, api.BLUEPRINTS)
     reconcile.init_app(app)
+    keys.init_app(app)
     return app

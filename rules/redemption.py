@@ -56,7 +56,10 @@ def redeemable_max(programme, available, order_total, discount):
 
 
 def check_redemption(programme, available, order_total, points, discount=0):
-    """Refuse a redemption the programme does not allow; otherwise return its value."""
+    """Refuse a redemption the programme does not allow; otherwise return its value.
+
+    With `order_total` None (a redemption made without the order's total) the share-of-order
+    cap cannot be checked; every other rule still is."""
     rules = programme.redemption
     if available < 0:
         raise RedemptionRefused("negative_balance", "The available balance is below zero.", available=available)
@@ -68,7 +71,7 @@ def check_redemption(programme, available, order_total, points, discount=0):
     if points % _step(programme):
         raise RedemptionRefused("not_whole_amount", f"Redeem points in multiples of {_step(programme)}.",
                                 multiple_of=_step(programme))
-    most = redeemable_max(programme, available, order_total, discount)
+    most = available if order_total is None else redeemable_max(programme, available, order_total, discount)
     if points > most:
         raise RedemptionRefused("above_order_maximum", "More points than this order allows.",
                                 points_redeemable_max=most)

@@ -19,7 +19,7 @@ BACKENDS = ("sqlite", "postgresql")
 TEST_SECRETS = {
     "STRIPE_WEBHOOK_SECRET": "whsec_test_secret",
     "LOYALTY_WEBHOOK_SECRET": "shop_test_secret",
-    "LOYALTY_TOKEN_SECRET": "token_test_secret",
+    "LOYALTY_TOKEN_SECRET": "token_test_secret_" + "0123456789abcdef" * 4,
 }
 
 

@@ -4,8 +4,9 @@ from loyalty.models.api_key import ApiKey
 from loyalty.models.customer import Customer
 from loyalty.models.ledger import LedgerEntry
 from loyalty.models.order import Order
+from loyalty.models.support import Redemption, SupportAction
 from loyalty.models.timeline import ParkedRefund, SpendBucket, TimelineEvent
 from loyalty.models.webhook_event import WebhookEvent
 
-__all__ = ["ApiKey", "Customer", "LedgerEntry", "Order", "ParkedRefund", "SpendBucket", "TimelineEvent",
-           "WebhookEvent"]
+__all__ = ["ApiKey", "Customer", "LedgerEntry", "Order", "ParkedRefund", "Redemption", "SpendBucket",
+           "SupportAction", "TimelineEvent", "WebhookEvent"]

@@ -31,3 +31,7 @@ class Customer(db.Model):
     tier_floor: Mapped[str | None] = mapped_column(String(32))
     floor_since = mapped_column(UTCDateTime)
     last_event_at = mapped_column(UTCDateTime)
+
+    manual_priority_reason: Mapped[str | None] = mapped_column(String(500))
+    manual_priority_until = mapped_column(UTCDateTime)
+    manual_priority_by: Mapped[str | None] = mapped_column(String(255))

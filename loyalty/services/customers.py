@@ -55,3 +55,23 @@ def by_stripe_customer(stripe_customer_id):
     return db.session.scalars(select(Customer.id).where(Customer.stripe_customer_id == stripe_customer_id)).first()
 
 
+
+
+def enrol_or_update(programme, customer_id, profile):
+    """PUT semantics for a shop: create the customer or update the fields given. Answers
+    (customer, created)."""
+    from loyalty.errors import LoyaltyError
+
+    begin_write()
+    existed = lock(customer_id) is not None
+    stripe_id = profile.get("stripe_customer_id")
+    if stripe_id:
+        holder = by_stripe_customer(stripe_id)
+        if holder not in (None, customer_id):
+            raise LoyaltyError(409, "stripe_customer_taken", "That Stripe customer belongs to another customer.",
+                               {"stripe_customer_id": stripe_id})
+    customer = enrol(customer_id, programme)
+    for field, value in profile.items():
+        setattr(customer, field, value)
+    db.session.commit()
+    return customer, not existed

@@ -22,7 +22,7 @@ def with_currency(code):
     return parse_programme(document)
 
 
-def refusal(programme, available, total, points):
+def refusal(programme, available, total, points):  # noqa: D103
     with pytest.raises(RedemptionRefused) as caught:
         check_redemption(programme, available, total, points)
     return caught.value.code
@@ -78,3 +78,9 @@ def test_manual_priority_adds_its_reason_to_the_tier_reason_while_it_lasts():
     flags = support_flags(DEFAULT, "gold", manual, AT)
     assert (flags.priority, flags.response_target_hours, flags.reasons) == (True, 2, ("tier:gold", "manual"))
     assert support_flags(DEFAULT, "gold", manual, AT + timedelta(hours=2)).reasons == ("tier:gold",)
+
+
+def test_without_the_order_total_every_rule_but_the_order_share_is_checked():
+    assert check_redemption(DEFAULT, 10_000, None, 8_000) == 8_000
+    assert refusal(DEFAULT, 10_000, None, 400) == "below_minimum"
+    assert refusal(DEFAULT, 600, None, 700) == "insufficient_points"

@@ -1,0 +1,42 @@
+"""Customers: enrolment by the shop, balance and history for the customer, shop and support."""
+from flask_smorest import Blueprint
+
+from loyalty.api import schemas
+from loyalty.api.errors import documented_errors
+from loyalty.auth import require
+from loyalty.models.types import utcnow
+from loyalty.programme import current_programme
+from loyalty.services import accounts, customers
+
+blp = Blueprint("customers", __name__, url_prefix="/v1/customers", description="Enrolment, balances and history.")
+
+
+@blp.route("/<string(maxlength=64):customer_id>", methods=["PUT"])
+@require("shop")
+@blp.arguments(schemas.Enrolment)
+@blp.response(200, schemas.CustomerOut, description="Updated.")
+@blp.alt_response(201, schema=schemas.CustomerOut, description="Enrolled.")
+@documented_errors(400, 401, 403, 409, 422)
+def enrol(profile, customer_id):
+    """Enrol a customer or update their email, birthday or Stripe customer id."""
+    customer, created = customers.enrol_or_update(current_programme(), customer_id, profile)
+    return schemas.CustomerOut().dump(customer), 201 if created else 200
+
+
+@blp.route("/<string(maxlength=64):customer_id>/balance")
+@require("shop", "support", customer=True)
+@blp.response(200, schemas.Balance)
+@documented_errors(401, 403, 404)
+def balance(customer_id):
+    """Points (available, pending, expiring), tier, discount and spend."""
+    return accounts.balance(current_programme(), accounts.find(customer_id), utcnow())
+
+
+@blp.route("/<string(maxlength=64):customer_id>/transactions")
+@require("shop", "support", customer=True)
+@blp.arguments(schemas.Page, location="query")
+@blp.response(200, schemas.Transactions)
+@documented_errors(400, 401, 403, 404, 422)
+def transactions(page, customer_id):
+    """Ledger entries, newest first, each with its reason and the rules behind it."""
+    return accounts.transactions(accounts.find(customer_id), page["limit"], page["cursor"])

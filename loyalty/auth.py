@@ -1,0 +1,105 @@
+"""Who is calling: an API key (scope shop, support or admin) or a customer token.
+
+API keys look like `lk_<prefix>_<secret>`; only a SHA-256 of the whole key is stored and
+it is compared in constant time. Customer tokens are JWTs signed HS256 with
+LOYALTY_TOKEN_SECRET (the algorithm is pinned: `alg: none` and others are refused), with
+`exp` required and `sub` the customer id. A token reads only its own customer: any other
+id answers 404, as if it did not exist.
+"""
+import functools
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+import jwt
+from flask import current_app, g, request
+from flask_smorest.utils import deepupdate
+from sqlalchemy import select
+
+from loyalty.errors import LoyaltyError
+from loyalty.extensions import db
+from loyalty.models import ApiKey
+
+KEY_PREFIX = "lk_"
+UNAUTHENTICATED = {"WWW-Authenticate": 'Bearer realm="loyalty"'}
+
+
+@dataclass(frozen=True)
+class Principal:
+    scope: str                 # shop | support | admin | customer
+    name: str                  # recorded as "by" on what this caller does
+    customer_id: str | None = None
+
+
+def new_key():
+    """A fresh key and the public prefix that finds its row."""
+    prefix = secrets.token_hex(5)
+    return prefix, f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+
+
+def key_hash(key):
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _fail(message):
+    return LoyaltyError(401, "unauthenticated", message, headers=UNAUTHENTICATED)
+
+
+def _api_key(credential):
+    prefix = credential[len(KEY_PREFIX):].split("_", 1)[0]
+    row = db.session.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).first()
+    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, key_hash(credential)):
+        raise _fail("Unknown or revoked API key.")
+    return Principal(scope=row.scope, name=f"key:{row.prefix}" + (f" ({row.name})" if row.name else ""))
+
+
+def _customer_token(credential):
+    secret = current_app.config.get("LOYALTY_TOKEN_SECRET")
+    if not secret:
+        raise _fail("Customer tokens are not accepted: no token secret is configured.")
+    try:
+        claims = jwt.decode(credential, secret, algorithms=["HS256"], options={"require": ["exp", "sub"]})
+    except jwt.PyJWTError:
+        raise _fail("Invalid, expired or forged customer token.") from None
+    if not isinstance(claims["sub"], str) or not claims["sub"]:
+        raise _fail("The token's subject must be a customer id.")
+    return Principal(scope="customer", name=f"customer:{claims['sub']}", customer_id=claims["sub"])
+
+
+def authenticate():
+    header = request.headers.get("Authorization", "")
+    scheme, _, credential = header.partition(" ")
+    credential = credential.strip()
+    if scheme.lower() != "bearer" or not credential:
+        raise _fail("Send `Authorization: Bearer <API key or customer token>`.")
+    if credential.startswith(KEY_PREFIX):
+        return _api_key(credential)
+    return _customer_token(credential)
+
+
+def require(*scopes, customer=False):
+    """Let a view run only for API keys of `scopes` (admin always) or, with `customer`, the
+    customer whose token names the `customer_id` of the path."""
+    allowed = set(scopes) | {"admin"}
+
+    def decorate(view):
+        @functools.wraps(view)
+        def guarded(*args, **kwargs):
+            principal = authenticate()
+            if principal.scope == "customer":
+                if not customer:
+                    raise LoyaltyError(403, "forbidden", "Customer tokens cannot do this.")
+                if kwargs.get("customer_id") != principal.customer_id:
+                    raise LoyaltyError(404, "not_found", "No such customer.")
+            elif principal.scope not in allowed:
+                raise LoyaltyError(403, "forbidden", f"This needs a key with scope {' or '.join(sorted(allowed))}.")
+            g.principal = principal
+            return view(*args, **kwargs)
+
+        who = sorted(allowed) + (["customer token"] if customer else [])
+        doc = {"security": [{"bearer": []}],
+               "description": f"Callers: {', '.join(who)}."}
+        guarded._apidoc = deepupdate(getattr(guarded, "_apidoc", {}), {"manual_doc": doc})
+        return guarded
+    return decorate

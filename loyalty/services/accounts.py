@@ -1,0 +1,195 @@
+"""What customers, shops and support read and do on an account: balance, history,
+quotes, redemptions, support flags, manual priority and goodwill.
+
+Balance and support flags read the cached standing (one row) plus at most a window of
+spend buckets: their cost does not grow with the customer's history.
+"""
+import base64
+import hashlib
+import json
+
+from sqlalchemy import select
+
+from loyalty.errors import LoyaltyError
+from loyalty.extensions import db
+from loyalty.models import Customer, LedgerEntry, Order, Redemption, SupportAction
+from loyalty.services import customers, ledger, spend
+from loyalty.services.snapshots import standing_of
+from rules import (GoodwillRefused, ManualPriority, RedemptionRefused, check_goodwill, check_redemption,
+                   discount_for, quote, support_flags)
+
+CONFLICTS = {"insufficient_points", "negative_balance"}
+
+
+def find(customer_id):
+    customer = db.session.get(Customer, customer_id)
+    if customer is None:
+        raise LoyaltyError(404, "not_found", "No such customer.")
+    return customer
+
+
+def _manual(customer):
+    if customer.manual_priority_until is None:
+        return None
+    return ManualPriority(customer.manual_priority_reason, customer.manual_priority_until, customer.manual_priority_by)
+
+
+def _money(programme, amount):
+    return {"amount": amount, "currency": programme.currency}
+
+
+def balance(programme, customer, now):
+    qualifying = spend.qualifying(programme, customer.id, now)
+    tier = programme.tier(customer.tier)
+    higher = [t for t in programme.tiers if t.threshold > tier.threshold]
+    following = None
+    if higher:
+        following = {"name": higher[0].name,
+                     "spend_needed": _money(programme, max(0, higher[0].threshold - qualifying))}
+    flags = support_flags(programme, customer.tier, _manual(customer), now)
+    return {
+        "customer_id": customer.id,
+        "points": {"available": customer.points_available, "pending": customer.points_pending, "expiring": []},
+        "tier": {"name": tier.name, "since": customer.tier_since, "next": following},
+        "discount_percent": discount_for(programme, customer.lifetime_spend)[0],
+        "qualifying_spend": _money(programme, qualifying),
+        "lifetime_spend": _money(programme, customer.lifetime_spend),
+        "priority_support": flags.priority,
+    }
+
+
+def _cursor(entry_id):
+    return base64.urlsafe_b64encode(f"e{entry_id}".encode()).decode().rstrip("=")
+
+
+def _after(cursor):
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not text.startswith("e"):
+            raise ValueError(text)
+        return int(text[1:])
+    except ValueError:
+        raise LoyaltyError(400, "malformed_request", "The cursor is not one this service gave out.",
+                           {"cursor": cursor}) from None
+
+
+def transactions(customer, limit, cursor=None):
+    """History, newest first, `limit` at a time; `next_cursor` continues where this page ended."""
+    query = (select(LedgerEntry, Order.order_key).outerjoin(Order, LedgerEntry.order_id == Order.id)
+             .where(LedgerEntry.customer_id == customer.id).order_by(LedgerEntry.id.desc()).limit(limit + 1))
+    if cursor:
+        query = query.where(LedgerEntry.id < _after(cursor))
+    rows = db.session.execute(query).all()
+    page = rows[:limit]
+    entries = [{"id": entry.id, "kind": entry.kind, "points": entry.points, "status": entry.status, "at": entry.at,
+                "order_id": order_key, "reason": entry.reason, "rules": [rule for rule, _ in entry.rules],
+                "programme_version": entry.programme_version, "by": entry.actor} for entry, order_key in page]
+    return {"entries": entries, "next_cursor": _cursor(page[-1][0].id) if len(rows) > limit else None}
+
+
+def _check_currency(programme, money):
+    if money["currency"].upper() != programme.currency:
+        raise LoyaltyError(422, "currency_mismatch", f"This programme runs in {programme.currency}.",
+                           {"currency": money["currency"], "programme_currency": programme.currency})
+    return money["amount"]
+
+
+def quote_for(programme, customer, order_total, redeem_points, now):
+    total = _check_currency(programme, order_total)
+    standing = standing_of(customer, spend.qualifying(programme, customer.id, now))
+    q = quote(programme, standing, total, redeem_points)
+    refusal = {"code": q.refusal.code, "message": str(q.refusal), "details": q.refusal.details} if q.refusal else None
+    return {"discount_percent": q.discount_percent, "discount": _money(programme, q.discount),
+            "points_redeemable_max": q.points_redeemable_max, "redeem_points": q.redeem_points,
+            "redeem_amount": _money(programme, q.redeem_amount), "total_after": _money(programme, q.total_after),
+            "redeem_refused": refusal, "programme_version": q.programme_version}
+
+
+def _request_hash(body):
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def redeem(programme, customer_id, body, idempotency_key, actor, now):
+    """Spend points once per idempotency key; a replay answers the first result."""
+    customers.begin_write()
+    customer = customers.lock(customer_id)
+    if customer is None:
+        raise LoyaltyError(404, "not_found", "No such customer.")
+    digest = _request_hash(body)
+    done = db.session.scalars(select(Redemption).where(Redemption.customer_id == customer_id,
+                                                       Redemption.idempotency_key == idempotency_key)).first()
+    if done is not None:
+        db.session.rollback()
+        if done.request_hash != digest:
+            raise LoyaltyError(409, "idempotency_key_reused", "This Idempotency-Key was used with another body.")
+        return _redemption(programme, done), False
+    total = _check_currency(programme, body["order_total"]) if body.get("order_total") else None
+    standing = standing_of(customer, 0)
+    discount = 0
+    if total is not None:
+        percent, _ = discount_for(programme, standing.lifetime_spend)
+        discount = total * percent // 100
+    try:
+        amount = check_redemption(programme, customer.points_available, total, body["points"], discount)
+    except RedemptionRefused as refused:
+        db.session.rollback()
+        raise LoyaltyError(409 if refused.code in CONFLICTS else 422, refused.code, str(refused),
+                           refused.details) from None
+    ledger.book(customer, "redemption", -body["points"], "available", now, reason=f"Redeemed on order {body['order_id']}",
+                rules=[["redemption", -body["points"]]], version=programme.version, actor=actor)
+    done = Redemption(customer_id=customer_id, idempotency_key=idempotency_key, request_hash=digest,
+                      order_id=body["order_id"], points=body["points"], amount_off=amount,
+                      currency=programme.currency, actor=actor, created_at=now)
+    db.session.add(done)
+    db.session.commit()
+    return _redemption(programme, done), True
+
+
+def _redemption(programme, done):
+    return {"id": done.id, "points": done.points, "order_id": done.order_id,
+            "amount_off": {"amount": done.amount_off, "currency": done.currency}}
+
+
+def flags(programme, customer, now):
+    result = support_flags(programme, customer.tier, _manual(customer), now)
+    manual = _manual(customer)
+    active = manual is not None and now < manual.until
+    return {"customer_id": customer.id, "priority": result.priority, "tier": result.tier,
+            "response_target_hours": result.response_target_hours, "reasons": list(result.reasons),
+            "manual": {"reason": manual.reason, "until": manual.until, "by": manual.by} if active else None}
+
+
+def set_priority(programme, customer_id, reason, until, actor, now):
+    if until <= now:
+        raise LoyaltyError(422, "invalid_request", "`until` must be in the future.", {"until": until.isoformat()})
+    customers.begin_write()
+    customer = customers.lock(customer_id)
+    if customer is None:
+        raise LoyaltyError(404, "not_found", "No such customer.")
+    customer.manual_priority_reason, customer.manual_priority_until = reason, until
+    customer.manual_priority_by = actor
+    db.session.add(SupportAction(customer_id=customer_id, kind="manual_priority", reason=reason, until=until,
+                                 actor=actor, at=now))
+    result = flags(programme, customer, now)
+    db.session.commit()
+    return result
+
+
+def grant_goodwill(programme, customer_id, points, reason, actor, now):
+    try:
+        check_goodwill(programme, points)
+    except GoodwillRefused as refused:
+        raise LoyaltyError(422, refused.code, str(refused), refused.details) from None
+    customers.begin_write()
+    customer = customers.lock(customer_id)
+    if customer is None:
+        raise LoyaltyError(404, "not_found", "No such customer.")
+    entry = ledger.book(customer, "adjustment", points, "available", now, reason=reason,
+                        rules=[["goodwill", points]], version=programme.version, actor=actor)
+    db.session.add(SupportAction(customer_id=customer_id, kind="goodwill", reason=reason, points=points,
+                                 actor=actor, at=now))
+    db.session.flush()
+    result = {"id": entry.id, "points": points, "reason": reason, "by": actor,
+              "available": customer.points_available}
+    db.session.commit()
+    return result
