@@ -54,3 +54,32 @@ def test_parallel_purchases_refunds_and_duplicates_for_one_customer(e2e_app):
     assert stored["lifetime_spend"] == PURCHASES * 1_000 - REFUNDS * 500
     assert state.ledger_sum(app, "c-busy") == {"pending": stored["pending"], "available": 0}
     assert state.order(app, "o-0")["fixed"] == 100                  # the welcome is the earliest purchase's
+
+
+def test_concurrent_redemptions_never_spend_more_than_the_balance_or_twice_per_key(e2e_app):
+    from tests.api import make_key
+    app, server = e2e_app
+    runner = app.test_cli_runner()
+    shop, support = make_key(runner, "shop"), make_key(runner, "support")
+    assert send(server, purchase(customer="c-r", order="o-r", amount=1_000))[0] == 200
+    granted = server.request("POST", "/v1/support/customers/c-r/adjustments",
+                             json.dumps({"points": 1_000, "reason": "seed"}), {"Authorization": f"Bearer {support}"})
+    assert granted[0] == 201
+    server.request("POST", "/v1/support/customers/c-r/adjustments", json.dumps({"points": 500, "reason": "seed"}),
+                   {"Authorization": f"Bearer {support}"})
+
+    def redeem(key):
+        return server.request("POST", "/v1/customers/c-r/redemptions", json.dumps({"points": 600, "order_id": "o"}),
+                              {"Authorization": f"Bearer {shop}", "Idempotency-Key": key})
+
+    keys = [f"distinct-{i}" for i in range(8)] + ["same"] * 6
+    random.Random(3).shuffle(keys)
+    with ThreadPoolExecutor(max_workers=14) as pool:
+        answers = list(zip(keys, pool.map(redeem, keys)))
+    assert {status for _, (status, _) in answers} <= {201, 409}
+    spent = {body["id"] for _, (status, body) in answers if status == 201}
+    assert len(spent) == 2                                                     # 1500 pays for two of 600
+    same = [(status, body.get("id")) for key, (status, body) in answers if key == "same"]
+    assert len(set(same)) == 1                                                 # one key, one answer
+    assert state.customer(app, "c-r")["available"] == 1_500 - 2 * 600
+    assert state.ledger_sum(app, "c-r")["available"] == 300

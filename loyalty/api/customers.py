@@ -20,7 +20,7 @@ blp = Blueprint("customers", __name__, url_prefix="/v1/customers", description="
 def enrol(profile, customer_id):
     """Enrol a customer or update their email, birthday or Stripe customer id."""
     customer, created = customers.enrol_or_update(current_programme(), customer_id, profile)
-    return schemas.CustomerOut().dump(customer), 201 if created else 200
+    return customer, 201 if created else 200
 
 
 @blp.route("/<string(maxlength=64):customer_id>/balance")
