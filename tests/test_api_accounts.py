@@ -86,3 +86,9 @@ def test_transactions_newest_first_with_reasons_rules_and_cursor_pages(client, s
 def test_page_size_is_capped_and_bad_cursors_refused(client, shop, query, status):
     post_shop(client, purchase())
     assert client.get(f"/v1/customers/c-42/transactions?{query}", headers=shop).status_code == status
+
+
+def test_a_malformed_json_body_is_400(client, shop):
+    response = client.put("/v1/customers/c-1", data='{"email": ', content_type="application/json", headers=shop)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "malformed_request"

@@ -11,7 +11,8 @@ from flask_migrate import downgrade, upgrade
 from loyalty.extensions import db
 from tests.conftest import make_app
 
-TABLES = {"customers", "orders", "ledger_entries", "webhook_events", "api_keys", "spend_buckets",
+TABLES = {"customers", "orders", "ledger_entries", "webhook_events", "api_keys", "spend_buckets", "redemptions",
+          "support_actions",
           "timeline_events", "parked_refunds", "alembic_version"}
 
 
