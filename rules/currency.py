@@ -25,3 +25,11 @@ def minor_units_per_unit(currency):
 
 def is_code(text):
     return isinstance(text, str) and bool(CODE.match(text))
+
+
+def format_amount(amount, currency):
+    """`12999, "EUR"` -> `"129.99 EUR"`: exact, from integers, for reasons people read."""
+    places = exponent(currency)
+    sign = "-" if amount < 0 else ""
+    whole, part = divmod(abs(amount), 10 ** places)
+    return f"{sign}{whole}.{part:0{places}d} {currency}" if places else f"{sign}{whole} {currency}"

@@ -7,14 +7,11 @@ from math import gcd
 
 from rules import currency
 from rules.discount import discount_amount, discount_for
+from rules.standing import Refused
 
 
-class RedemptionRefused(ValueError):
-    """A redemption the programme does not allow; `code` says which rule refused it."""
-
-    def __init__(self, code, message, **details):
-        super().__init__(message)
-        self.code, self.details = code, details
+class RedemptionRefused(Refused):
+    """A redemption the programme does not allow."""
 
 
 @dataclass(frozen=True)

@@ -75,3 +75,11 @@ class OrderState:
     fixed_removed: bool = False
     pending: int = 0
     rules: tuple = field(default=())
+
+
+class Refused(ValueError):
+    """Something the programme does not allow; `code` names the rule, `details` the numbers."""
+
+    def __init__(self, code, message, **details):
+        super().__init__(message)
+        self.code, self.details = code, details

@@ -6,6 +6,8 @@ tier, if that is sooner. Goodwill points are capped per grant (1,000 by default)
 from dataclasses import dataclass
 from datetime import datetime
 
+from rules.standing import Refused
+
 
 @dataclass(frozen=True)
 class ManualPriority:
@@ -22,10 +24,8 @@ class SupportFlags:
     reasons: tuple
 
 
-class GoodwillRefused(ValueError):
-    def __init__(self, code, message, **details):
-        super().__init__(message)
-        self.code, self.details = code, details
+class GoodwillRefused(Refused):
+    """A goodwill grant the programme does not allow."""
 
 
 def support_flags(programme, tier_name, manual, now):

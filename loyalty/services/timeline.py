@@ -19,6 +19,7 @@ from loyalty.services import ledger, spend
 from loyalty.services.snapshots import (net_points, order_from_json, order_state_of, standing_from_json,
                                         standing_of, to_json)
 from rules import Line, Purchase, Standing, apply_purchase, apply_refund, in_window
+from rules.currency import format_amount
 
 
 @dataclass
@@ -83,7 +84,7 @@ def _book_own(programme, customer, order, event, outcome):
     if event.kind == "purchase":
         earning = outcome.earning
         fixed_ids = {bonus.id for bonus in programme.fixed_bonuses}
-        reason = f"Purchase {order.order_key}: {order.total} {order.currency} minor units"
+        reason = f"Purchase {order.order_key}: {format_amount(order.total, order.currency)}"
         ledger.book(customer, "earn", earning.points, "pending", event.at, order=order, reason=reason,
                     rules=[hit for hit in earning.rules if hit.rule not in fixed_ids],
                     version=earning.programme_version, available_on=earning.available_on)
@@ -93,7 +94,8 @@ def _book_own(programme, customer, order, event, outcome):
                             reason=f"Bonus {hit.rule} on purchase {order.order_key}", rules=[hit],
                             version=earning.programme_version, available_on=earning.available_on)
         return earning.total, earning.total
-    reason = f"Refund {event.refund_key} on order {order.order_key}: {outcome.order.refunded} of {order.total} refunded"
+    reason = (f"Refund {event.refund_key} on order {order.order_key}: "
+              f"{format_amount(outcome.order.refunded, order.currency)} of {format_amount(order.total, order.currency)}")
     rules = [["refund:proportional", -outcome.clawback + outcome.fixed_removed]]
     if outcome.fixed_removed:
         rules.append(["refund:fixed-bonuses", -outcome.fixed_removed])

@@ -113,3 +113,10 @@ def test_explanation_credits_each_rule_and_names_the_version():
     assert [hit.rule for hit in earning.rules] == ["base", "tier-gold", "birthday-month", "welcome"]
     assert sum(hit.points for hit in earning.rules) == earning.total == 292 + 100
     assert earning.programme_version == DOCUMENT["version"]
+
+
+@pytest.mark.parametrize("amount, code, text", [(12_999, "EUR", "129.99 EUR"), (5, "EUR", "0.05 EUR"),
+                                                (1_000, "JPY", "1000 JPY"), (-1_234, "KWD", "-1.234 KWD")])
+def test_amounts_are_written_exactly_for_people(amount, code, text):
+    from rules.currency import format_amount
+    assert format_amount(amount, code) == text
