@@ -15,7 +15,8 @@ class LedgerEntry(db.Model):
     """
 
     __tablename__ = "ledger_entries"
-    __table_args__ = (Index("ix_ledger_entries_customer_id_id", "customer_id", "id"),)
+    __table_args__ = (Index("ix_ledger_entries_customer_id_id", "customer_id", "id"),
+                      Index("ix_ledger_entries_lots", "customer_id", "status", "available_on"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), nullable=False)

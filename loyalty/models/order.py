@@ -1,4 +1,4 @@
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sqlalchemy import Date
@@ -15,7 +15,8 @@ class Order(db.Model):
     """
 
     __tablename__ = "orders"
-    __table_args__ = (UniqueConstraint("source", "order_key", name="uq_orders_source_order_key"),)
+    __table_args__ = (UniqueConstraint("source", "order_key", name="uq_orders_source_order_key"),
+                      Index("ix_orders_release", "available_on", "points_pending"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), nullable=False, index=True)
@@ -31,6 +32,7 @@ class Order(db.Model):
     fixed_removed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     points_pending: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     available_on = mapped_column(Date)
+    released_at = mapped_column(UTCDateTime)
     programme_version: Mapped[str | None] = mapped_column(String(64))
     lines = mapped_column(JSON, nullable=False, default=list)
     created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)

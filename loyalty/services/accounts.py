@@ -8,7 +8,7 @@ import base64
 import hashlib
 import json
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 
 from loyalty.errors import LoyaltyError
 from loyalty.extensions import db
@@ -16,7 +16,7 @@ from loyalty.models import Customer, LedgerEntry, Order, Redemption, SupportActi
 from loyalty.services import customers, ledger, spend
 from loyalty.services.snapshots import standing_of
 from rules import (GoodwillRefused, ManualPriority, RedemptionRefused, check_goodwill, check_redemption,
-                   discount_for, quote, support_flags)
+                   discount_for, expires_on, quote, support_flags)
 
 CONFLICTS = {"insufficient_points", "negative_balance"}
 
@@ -49,13 +49,40 @@ def balance(programme, customer, now):
     flags = support_flags(programme, customer.tier, _manual(customer), now)
     return {
         "customer_id": customer.id,
-        "points": {"available": customer.points_available, "pending": customer.points_pending, "expiring": []},
+        "points": {"available": customer.points_available, "pending": customer.points_pending,
+                   "expiring": expiring(programme, customer)},
         "tier": {"name": tier.name, "since": customer.tier_since, "next": following},
         "discount_percent": discount_for(programme, customer.lifetime_spend)[0],
         "qualifying_spend": _money(programme, qualifying),
         "lifetime_spend": _money(programme, customer.lifetime_spend),
         "priority_support": flags.priority,
     }
+
+
+def expiring(programme, customer, chunk=50):
+    """What expires next, by date, soonest first (at most 12). Spending uses the oldest lots
+    first, so the balance sits in the newest lots: read them newest first, only until the
+    cached balance is covered, whatever the length of the history."""
+    remaining, groups, before = customer.points_available, {}, None
+    while remaining > 0:
+        query = (select(LedgerEntry.id, LedgerEntry.available_on, LedgerEntry.points)
+                 .where(LedgerEntry.customer_id == customer.id, LedgerEntry.status == "available",
+                        LedgerEntry.points > 0)
+                 .order_by(LedgerEntry.available_on.desc(), LedgerEntry.id.desc()).limit(chunk))
+        if before is not None:
+            query = query.where(tuple_(LedgerEntry.available_on, LedgerEntry.id) < before)
+        lots = db.session.execute(query).all()
+        for entry_id, became_available, points in lots:
+            taken = min(points, remaining)
+            on = expires_on(programme, became_available)
+            groups[on] = groups.get(on, 0) + taken
+            remaining -= taken
+            before = (became_available, entry_id)
+            if not remaining:
+                break
+        if len(lots) < chunk:
+            break
+    return [{"points": points, "on": on} for on, points in sorted(groups.items())[:12]]
 
 
 def _cursor(entry_id):

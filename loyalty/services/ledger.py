@@ -4,6 +4,8 @@ from sqlalchemy import func, select
 
 from loyalty.extensions import db
 from loyalty.models import Customer, LedgerEntry
+from loyalty.programme import current_programme
+from rules import local_date
 
 
 def book(customer, kind, points, status, at, *, order=None, reason="", rules=(), version=None,
@@ -11,6 +13,8 @@ def book(customer, kind, points, status, at, *, order=None, reason="", rules=(),
     """Append one entry and move the customer's cached balance with it."""
     if points == 0:
         return None
+    if status == "available" and points > 0 and available_on is None:
+        available_on = local_date(current_programme(), at)      # a lot: it expires counted from this date
     entry = LedgerEntry(customer_id=customer.id, order_id=order.id if order is not None else None, kind=kind,
                         points=points, status=status, at=at, available_on=available_on, reason=reason,
                         rules=[list(hit) if isinstance(hit, (list, tuple)) else [hit.rule, hit.points]

@@ -18,7 +18,7 @@ from loyalty.models import Order, TimelineEvent
 from loyalty.services import ledger, spend
 from loyalty.services.snapshots import (net_points, order_from_json, order_state_of, standing_from_json,
                                         standing_of, to_json)
-from rules import Line, Purchase, Standing, apply_purchase, apply_refund, in_window
+from rules import Line, Purchase, Standing, apply_purchase, apply_refund, in_window, local_date
 from rules.currency import format_amount
 
 
@@ -59,6 +59,14 @@ def _purchase_of(order, at, total):
     return Purchase(order_id=order.order_key, at=at, total=total, lines=lines)
 
 
+def _released(programme, order, state, at):
+    """An order the release job has made available has no pending points from its
+    available date on, whatever an older snapshot says."""
+    if state is None or order.released_at is None or local_date(programme, at) < order.available_on:
+        return state
+    return replace(state, pending=0)
+
+
 def replay(programme, customer, event, orders):
     """Evaluate `event` and every later event of the customer, in business-time order."""
     standing, steps = _starting_point(programme, customer, event)
@@ -68,7 +76,7 @@ def replay(programme, customer, event, orders):
         if step.order_id not in after:
             after[step.order_id] = _order_state_before(event, step.order_id)
         order = orders.setdefault(step.order_id, db.session.get(Order, step.order_id))
-        state = after[step.order_id]
+        state = _released(programme, order, after[step.order_id], step.at)
         if step.kind == "purchase":
             outcome = apply_purchase(programme, standing, _purchase_of(order, step.at, step.amount))
         else:
@@ -119,6 +127,8 @@ def apply(programme, customer, event, order):
     result = replay(programme, customer, event, orders)
     for order_id, new in result.after.items():
         target = orders[order_id]
+        if target.released_at is not None:
+            new = replace(new, pending=0)
         is_new = event.kind == "purchase" and order_id == event.order_id
         booked = None if is_new else order_state_of(target)      # what the ledger holds for it now
         old_net, old_pending = (net_points(booked), booked.pending) if booked else (0, 0)
