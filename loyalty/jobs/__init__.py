@@ -8,20 +8,22 @@ nothing twice. `--dry-run` computes everything and commits nothing.
 """
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from loyalty.extensions import db
 from loyalty.jobs import expiry, release, review
-from loyalty.jobs.batches import Batch
 from loyalty.programme import current_programme
+from loyalty.services.customers import begin_write
 from rules import local_date
 
 log = logging.getLogger(__name__)
-JOBS = {"release": release.run, "expiry": expiry.run, "review": review.run}
+JOBS = {"release": release, "expiry": expiry, "review": review}
 RUN_LOCK = 0x10_7A17
 
 
@@ -37,28 +39,72 @@ def parse_now(value):
     return moment.astimezone(timezone.utc)
 
 
-def run_all(now, dry_run=False, only=None, size=5000):
-    """Run the jobs in order; answers {job: counts}."""
+def _add(total, counts):
+    for key, value in counts.items():
+        total[key] = total.get(key, 0) + value
+    return total
+
+
+def _in_own_transaction(app, job, programme, now, today, span):
+    """One range in a worker thread: its own session, its own transaction."""
+    with app.app_context():
+        try:
+            begin_write()
+            counts = job.apply(db.session, programme, now, today, *span)
+            db.session.commit()
+            return counts
+        finally:
+            db.session.remove()
+
+
+def run_all(now, dry_run=False, only=None, size=5000, workers=1):
+    """Run the jobs in order; answers {job: counts}. Ranges of one job are disjoint, so with
+    `workers` > 1 (PostgreSQL) they run side by side; a dry run is one transaction, rolled back."""
     programme, session = current_programme(), db.session
-    if session.get_bind().dialect.name == "postgresql":
-        if not session.execute(select(func.pg_try_advisory_lock(RUN_LOCK))).scalar():
-            raise click.ClickException("another `loyalty jobs run` is in progress")
-        session.commit()
+    postgres = session.get_bind().dialect.name == "postgresql"
+    guard = _one_run_at_a_time() if postgres else None
     today, results = local_date(programme, now), {}
+    parallel = postgres and workers > 1 and not dry_run
     try:
         for name, job in JOBS.items():
             if only and name not in only:
                 continue
-            results[name] = job(session, programme, Batch(dry_run), now, today, size)
+            spans = job.ranges(session, programme, now, today, size)
+            total = dict(job.ZERO)
+            if parallel:
+                session.commit()
+                app = current_app._get_current_object()
+                with ThreadPoolExecutor(workers) as pool:
+                    for counts in pool.map(lambda span: _in_own_transaction(app, job, programme, now, today, span),
+                                           spans):
+                        _add(total, counts)
+            else:
+                for span in spans:
+                    begin_write()
+                    _add(total, job.apply(session, programme, now, today, *span))
+                    if not dry_run:
+                        session.commit()
+            results[name] = total
             log.info("job %s%s: %s", name, " (dry run)" if dry_run else "", results[name])
         if dry_run:
             session.rollback()
     finally:
-        if session.get_bind().dialect.name == "postgresql":
-            session.rollback()
-            session.execute(select(func.pg_advisory_unlock(RUN_LOCK)))
-            session.commit()
+        session.rollback()
+        if guard is not None:    # a pooled connection outlives close(): unlock explicitly
+            guard.execute(select(func.pg_advisory_unlock(RUN_LOCK)))
+            guard.commit()
+            guard.close()
     return results
+
+
+def _one_run_at_a_time():
+    """A connection holding the jobs' advisory lock for the whole run (PostgreSQL)."""
+    guard = db.engine.connect()
+    if not guard.execute(select(func.pg_try_advisory_lock(RUN_LOCK))).scalar():
+        guard.close()
+        raise click.ClickException("another `loyalty jobs run` is in progress")
+    guard.commit()
+    return guard
 
 
 @click.group("jobs", help="Scheduled jobs: pending release, expiry, tier review.")
@@ -71,11 +117,13 @@ def jobs():
 @click.option("--dry-run", is_flag=True, help="Report what would change; change nothing.")
 @click.option("--only", multiple=True, type=click.Choice(list(JOBS)), help="Run only these jobs.")
 @click.option("--batch-size", default=5000, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 16),
+              help="Ranges processed side by side (PostgreSQL only).")
 @with_appcontext
-def run_command(now_text, dry_run, only, batch_size):
+def run_command(now_text, dry_run, only, batch_size, workers):
     """Release, expire and review as of --now; prints the counts as JSON."""
     now = parse_now(now_text)
-    results = run_all(now, dry_run, set(only), batch_size)
+    results = run_all(now, dry_run, set(only), batch_size, workers)
     click.echo(json.dumps({"now": now.isoformat(), "dry_run": dry_run, "jobs": results}))
 
 

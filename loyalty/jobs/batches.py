@@ -1,8 +1,7 @@
-"""Batches for the jobs: a keyset cursor, the write locks, and commit-or-not (dry run)."""
+"""What the jobs share: typed binds for raw SQL, keyset ranges of the work, the row locks."""
 from sqlalchemy import Date, bindparam, text
 
 from loyalty.models.types import UTCDateTime
-from loyalty.services.customers import begin_write
 
 NOW = bindparam("now", type_=UTCDateTime)
 TODAY = bindparam("today", type_=Date)
@@ -16,19 +15,13 @@ def sql(statement, *binds):
     return text(statement).bindparams(*binds)
 
 
-class Batch:
-    """Walks ids in order, one transaction per batch; a dry run never commits."""
-
-    def __init__(self, dry_run=False):
-        self.after, self.dry_run = "", dry_run
-
-    def start(self, session):
-        begin_write()
-
-    def done(self, session, last_id):
-        self.after = last_id
-        if not self.dry_run:
-            session.commit()
+def keyset_ranges(session, next_query, params, start):
+    """The (after, upto] id ranges of the work, `size` due rows each, read before any is done."""
+    found, after = [], start
+    while (upto := session.execute(next_query, {**params, "after": after}).scalar()) is not None:
+        found.append((after, upto))
+        after = upto
+    return found
 
 
 def lock_customers(session, customer_ids):
@@ -36,3 +29,10 @@ def lock_customers(session, customer_ids):
     if session.get_bind().dialect.name == "postgresql" and customer_ids:
         session.execute(sql("SELECT id FROM customers WHERE id IN :ids ORDER BY id FOR UPDATE", IDS),
                         {"ids": sorted(customer_ids)})
+
+
+def lock_customers_where(session, customer_ids_query, params, *binds):
+    """Lock, in id order, the customers a batch touches, given by a subquery (PostgreSQL)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sql(f"SELECT id FROM customers WHERE id IN ({customer_ids_query}) ORDER BY id FOR UPDATE",
+                            *binds), params)

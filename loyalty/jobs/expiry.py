@@ -2,63 +2,72 @@
 available, oldest first. Every credit to available points (a release, goodwill, a
 positive correction) is a lot dated by its `available_on`; spending, clawbacks and
 earlier expiries use up the oldest lots first. What is left of a lot on its expiry date
-expires as an `expiry` entry. That entry is itself a debit, so running again finds nothing."""
+expires as an `expiry` entry. That entry is itself a debit, so running again finds nothing.
+Batches are keyset ranges of customer ids."""
 from datetime import timedelta
 
-from sqlalchemy import BigInteger, Date, String
+from loyalty.jobs.batches import CUTOFF, NOW, keyset_ranges, lock_customers_where, sql
 
-from loyalty.jobs.batches import AVAILABLE_ON, CUTOFF, IDS, NOW, lock_customers, sql
+RANGE = "customer_id > :after AND customer_id <= :upto"
 
-CUSTOMERS = sql("""
-    SELECT DISTINCT customer_id FROM ledger_entries
-    WHERE status = 'available' AND points > 0 AND available_on <= :cutoff AND customer_id > :after
-    ORDER BY customer_id LIMIT :size""", CUTOFF)
+NEXT = sql("""
+    SELECT max(customer_id) FROM (
+        SELECT DISTINCT customer_id FROM ledger_entries
+        WHERE status = 'available' AND points > 0 AND available_on <= :cutoff AND customer_id > :after
+        ORDER BY customer_id LIMIT :size) AS batch""", CUTOFF)
 
-REMAINING = sql("""
+REMAINING = f"""
     WITH credits AS (
         SELECT customer_id, available_on, points,
-               SUM(points) OVER (PARTITION BY customer_id ORDER BY available_on, id) AS upto
-        FROM ledger_entries
-        WHERE customer_id IN :ids AND status = 'available' AND points > 0),
+               SUM(points) OVER (PARTITION BY customer_id ORDER BY available_on, id) AS upto_here
+        FROM ledger_entries WHERE {RANGE} AND status = 'available' AND points > 0),
     debits AS (
         SELECT customer_id, -SUM(points) AS spent FROM ledger_entries
-        WHERE customer_id IN :ids AND status = 'available' AND points < 0 GROUP BY customer_id)
-    SELECT c.customer_id, c.available_on,
-           CAST(SUM(CASE WHEN c.upto - COALESCE(d.spent, 0) < c.points THEN c.upto - COALESCE(d.spent, 0)
-                         ELSE c.points END) AS BIGINT) AS points
-    FROM credits c LEFT JOIN debits d ON d.customer_id = c.customer_id
-    WHERE c.available_on <= :cutoff AND c.upto - COALESCE(d.spent, 0) > 0
-    GROUP BY c.customer_id, c.available_on""", IDS, CUTOFF).columns(customer_id=String, available_on=Date,
-                                                                 points=BigInteger)
+        WHERE {RANGE} AND status = 'available' AND points < 0 GROUP BY customer_id),
+    remaining AS (
+        SELECT c.customer_id, c.available_on,
+               CAST(SUM(CASE WHEN c.upto_here - COALESCE(d.spent, 0) < c.points
+                             THEN c.upto_here - COALESCE(d.spent, 0) ELSE c.points END) AS BIGINT) AS points
+        FROM credits c LEFT JOIN debits d ON d.customer_id = c.customer_id
+        WHERE c.available_on <= :cutoff AND c.upto_here - COALESCE(d.spent, 0) > 0
+        GROUP BY c.customer_id, c.available_on)"""
 
-ENTRY = sql("""
+ENTRIES = sql(REMAINING + """
     INSERT INTO ledger_entries (customer_id, kind, points, status, at, available_on, reason, rules,
                                 programme_version, created_at)
-    VALUES (:customer_id, 'expiry', :points, 'available', :now, :available_on, :reason, '[["expiry", 0]]',
-            :version, :now)""", NOW, AVAILABLE_ON)
+    SELECT customer_id, 'expiry', -points, 'available', :now, available_on,
+           'Points available since ' || available_on || ' expired', '[["expiry", 0]]', :version, :now
+    FROM remaining""", CUTOFF, NOW)
 
-BALANCE = sql("UPDATE customers SET points_available = points_available - :points WHERE id = :customer_id")
+BALANCES = sql(f"""
+    UPDATE customers SET points_available = customers.points_available + expired.points
+    FROM (SELECT customer_id, SUM(points) AS points FROM ledger_entries
+          WHERE {RANGE} AND kind = 'expiry' AND id > :last_id GROUP BY customer_id) AS expired
+    WHERE customers.id = expired.customer_id""")
+
+TOTALS = sql(f"""SELECT count(DISTINCT customer_id), CAST(COALESCE(-SUM(points), 0) AS BIGINT) FROM ledger_entries
+                WHERE {RANGE} AND kind = 'expiry' AND id > :last_id""")
+
+LAST_ID = sql("SELECT COALESCE(max(id), 0) FROM ledger_entries")
 
 
-def run(session, programme, batch, now, today, size):
-    cutoff = today - timedelta(days=programme.expiry_days)
-    counts, batch.after = {"customers": 0, "points": 0}, ""
-    while True:
-        batch.start(session)
-        ids = session.execute(CUSTOMERS, {"cutoff": cutoff, "after": batch.after, "size": size}).scalars().all()
-        if not ids:
-            return counts
-        lock_customers(session, ids)
-        lots = session.execute(REMAINING, {"ids": ids, "cutoff": cutoff}).all()
-        if lots:
-            session.execute(ENTRY, [
-                {"customer_id": customer_id, "points": -points, "now": now, "available_on": lot_date,
-                 "reason": f"Points available since {lot_date} expired", "version": programme.version}
-                for customer_id, lot_date, points in lots])
-            totals = {}
-            for customer_id, _, points in lots:
-                totals[customer_id] = totals.get(customer_id, 0) + points
-            session.execute(BALANCE, [{"customer_id": c, "points": p} for c, p in totals.items()])
-            counts["customers"] += len(totals)
-            counts["points"] += sum(totals.values())
-        batch.done(session, ids[-1])
+def _cutoff(programme, today):
+    return today - timedelta(days=programme.expiry_days)
+
+
+ZERO = {"customers": 0, "points": 0}
+
+
+def ranges(session, programme, now, today, size):
+    return keyset_ranges(session, NEXT, {"cutoff": _cutoff(programme, today), "size": size}, start="")
+
+
+def apply(session, programme, now, today, after, upto):
+    window = {"after": after, "upto": upto}
+    lock_customers_where(session, "SELECT id FROM customers WHERE id > :after AND id <= :upto", window)
+    last_id = session.execute(LAST_ID).scalar()     # under the locks: newer expiry rows are this range's
+    session.execute(ENTRIES, {**window, "cutoff": _cutoff(programme, today), "now": now,
+                              "version": programme.version})
+    session.execute(BALANCES, {**window, "last_id": last_id})
+    customers, points = session.execute(TOTALS, {**window, "last_id": last_id}).one()
+    return {"customers": customers, "points": int(points)}

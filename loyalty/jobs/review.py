@@ -5,16 +5,18 @@ from datetime import timedelta
 
 from sqlalchemy import BigInteger, String, bindparam
 
-from loyalty.jobs.batches import CUTOFF, IDS, NOW, TODAY, lock_customers, sql
+from loyalty.jobs.batches import CUTOFF, IDS, TODAY, keyset_ranges, lock_customers, sql
 from loyalty.models.types import UTCDateTime
 from rules import Standing, review_tier, window_start
 
 HELD_BEFORE = bindparam("held_before", type_=UTCDateTime)
 
-CANDIDATES = sql("""
-    SELECT id FROM customers
-    WHERE id > :after AND (:everyone OR (tier <> :lowest AND (tier_since IS NULL OR tier_since <= :held_before)))
-    ORDER BY id LIMIT :size""", HELD_BEFORE)
+DUE = "(:everyone OR (tier <> :lowest AND (tier_since IS NULL OR tier_since <= :held_before)))"
+
+NEXT = sql(f"""SELECT max(id) FROM (SELECT id FROM customers WHERE {DUE} AND id > :after
+                                    ORDER BY id LIMIT :size) AS batch""", HELD_BEFORE)
+
+CANDIDATES = sql(f"SELECT id FROM customers WHERE {DUE} AND id > :after AND id <= :upto ORDER BY id", HELD_BEFORE)
 
 STANDINGS = sql("""
     SELECT c.id, c.tier, c.tier_since, c.lifetime_spend, c.tier_floor, c.floor_since,
@@ -29,30 +31,32 @@ UPDATE = sql("""UPDATE customers SET tier = :tier, tier_since = :since, tier_flo
                 WHERE id = :id""", bindparam("since", type_=UTCDateTime), bindparam("floor_since", type_=UTCDateTime))
 
 
-def run(session, programme, batch, now, today, size):
+def _due(programme, now):
     policy = programme.tier_policy
-    counts, batch.after = {"reviewed": 0, "changed": 0}, ""
-    held_before = now - timedelta(days=policy.hold_days)
-    while True:
-        batch.start(session)
-        ids = session.execute(CANDIDATES, {"after": batch.after, "size": size, "lowest": programme.lowest_tier.name,
-                                           "held_before": held_before,
-                                           "everyone": policy.upgrade == "at_review"}).scalars().all()
-        if not ids:
-            return counts
-        lock_customers(session, ids)
-        rows = session.execute(STANDINGS, {"ids": ids, "cutoff": window_start(programme, now), "today": today})
-        changes = []
-        for row in rows:
-            standing = Standing(tier=row.tier, tier_since=row.tier_since, qualifying_spend=row.qualifying,
-                                lifetime_spend=row.lifetime_spend, tier_floor=row.tier_floor,
-                                floor_since=row.floor_since)
-            change = review_tier(programme, standing, now)
-            if change.changed or (change.floor, change.floor_since) != (row.tier_floor, row.floor_since):
-                changes.append({"id": row.id, "tier": change.tier, "since": change.since, "floor": change.floor,
-                                "floor_since": change.floor_since})
-                counts["changed"] += change.changed
-        if changes:
-            session.execute(UPDATE, changes)
-        counts["reviewed"] += len(ids)
-        batch.done(session, ids[-1])
+    return {"lowest": programme.lowest_tier.name, "held_before": now - timedelta(days=policy.hold_days),
+            "everyone": policy.upgrade == "at_review"}
+
+
+ZERO = {"reviewed": 0, "changed": 0}
+
+
+def ranges(session, programme, now, today, size):
+    return keyset_ranges(session, NEXT, {**_due(programme, now), "size": size}, start="")
+
+
+def apply(session, programme, now, today, after, upto):
+    ids = session.execute(CANDIDATES, {**_due(programme, now), "after": after, "upto": upto}).scalars().all()
+    lock_customers(session, ids)
+    rows = session.execute(STANDINGS, {"ids": ids, "cutoff": window_start(programme, now), "today": today})
+    changes, changed = [], 0
+    for row in rows:
+        standing = Standing(tier=row.tier, tier_since=row.tier_since, qualifying_spend=row.qualifying,
+                            lifetime_spend=row.lifetime_spend, tier_floor=row.tier_floor, floor_since=row.floor_since)
+        change = review_tier(programme, standing, now)
+        if change.changed or (change.floor, change.floor_since) != (row.tier_floor, row.floor_since):
+            changes.append({"id": row.id, "tier": change.tier, "since": change.since, "floor": change.floor,
+                            "floor_since": change.floor_since})
+            changed += change.changed
+    if changes:
+        session.execute(UPDATE, changes)
+    return {"reviewed": len(ids), "changed": changed}

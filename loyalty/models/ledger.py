@@ -1,4 +1,4 @@
-from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from loyalty.extensions import db
@@ -15,12 +15,17 @@ class LedgerEntry(db.Model):
     """
 
     __tablename__ = "ledger_entries"
-    __table_args__ = (Index("ix_ledger_entries_customer_id_id", "customer_id", "id"),
-                      Index("ix_ledger_entries_lots", "customer_id", "status", "available_on"))
+    __table_args__ = (
+        Index("ix_ledger_entries_customer_id_id", "customer_id", "id"),
+        # Lots (credits to available points) for expiry and the balance's expiring list.
+        Index("ix_ledger_entries_lots", "customer_id", "available_on",
+              postgresql_where=text("status = 'available' AND points > 0"),
+              sqlite_where=text("status = 'available' AND points > 0")),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), nullable=False)
-    order_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("orders.id"), index=True)
+    order_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("orders.id"))
     kind: Mapped[str] = mapped_column(String(16), nullable=False)
     points: Mapped[int] = mapped_column(BigInteger, nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False)

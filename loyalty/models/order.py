@@ -1,4 +1,4 @@
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sqlalchemy import Date
@@ -15,8 +15,7 @@ class Order(db.Model):
     """
 
     __tablename__ = "orders"
-    __table_args__ = (UniqueConstraint("source", "order_key", name="uq_orders_source_order_key"),
-                      Index("ix_orders_release", "available_on", "points_pending"))
+    __table_args__ = (UniqueConstraint("source", "order_key", name="uq_orders_source_order_key"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), nullable=False, index=True)

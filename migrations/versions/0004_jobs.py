@@ -1,8 +1,8 @@
-"""Jobs: order release time, indexes for release and expiry lots
+"""Jobs: order release time; an index of expiry lots; drop an index no query uses
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-22 11:35:35.331762
+Create Date: 2026-11-22 11:36:00
 
 """
 from alembic import op
@@ -15,22 +15,21 @@ down_revision = '0003'
 branch_labels = None
 depends_on = None
 
+LOTS = sa.text("status = 'available' AND points > 0")
+
 
 def upgrade():
-    with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
-        batch_op.create_index('ix_ledger_entries_lots', ['customer_id', 'status', 'available_on'], unique=False)
-
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.add_column(sa.Column('released_at', sa.DateTime(timezone=True), nullable=True))
-        batch_op.create_index('ix_orders_release', ['available_on', 'points_pending'], unique=False)
-
+    with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
+        batch_op.drop_index('ix_ledger_entries_order_id')
+    op.create_index('ix_ledger_entries_lots', 'ledger_entries', ['customer_id', 'available_on'], unique=False,
+                    postgresql_where=LOTS, sqlite_where=LOTS)
 
 
 def downgrade():
-    with op.batch_alter_table('orders', schema=None) as batch_op:
-        batch_op.drop_index('ix_orders_release')
-        batch_op.drop_column('released_at')
-
+    op.drop_index('ix_ledger_entries_lots', table_name='ledger_entries')
     with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
-        batch_op.drop_index('ix_ledger_entries_lots')
-
+        batch_op.create_index('ix_ledger_entries_order_id', ['order_id'], unique=False)
+    with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.drop_column('released_at')
