@@ -17,6 +17,10 @@ run: $(STAMP)
 test: $(STAMP) postgres
 	LOYALTY_REQUIRE_BOTH_BACKENDS=1 $(BIN)/pytest --cov --cov-report=term
 
+# Benchmarks on a PostgreSQL server the script starts itself; writes bench/results.md.
+bench: $(STAMP) postgres
+	$(BIN)/python bench/jobs_scale.py
+
 install: $(STAMP)
 
 $(STAMP): setup.cfg pyproject.toml

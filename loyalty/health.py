@@ -1,7 +1,10 @@
-"""Liveness: the service answers and its database is reachable."""
+"""Liveness: the service answers and its database is reachable. Also the files of the
+human docs page (/docs), served from the swagger-ui-bundle package: no CDN needed."""
 import marshmallow as ma
+from flask import send_from_directory
 from flask_smorest import Blueprint
 from sqlalchemy import text
+from swagger_ui_bundle import swagger_ui_path
 
 from loyalty.extensions import db
 
@@ -20,3 +23,9 @@ def health():
     """Is the service up with its database reachable?"""
     db.session.execute(text("SELECT 1"))
     return {"status": "ok", "database": "reachable"}
+
+
+@blp.route("/docs/assets/<path:filename>")
+@blp.doc(hide=True)
+def docs_assets(filename):
+    return send_from_directory(swagger_ui_path, filename, max_age=86400)

@@ -15,8 +15,14 @@ def test_error_schema_in_the_document_is_the_error_format(client):
     assert set(body["properties"]) == {"code", "message", "details"}
 
 
-def test_docs_page_is_html_that_loads_the_document(client):
+def test_docs_page_is_html_that_loads_the_document_and_its_own_assets(client):
     response = client.get("/docs")
     assert response.status_code == 200
     assert response.content_type.startswith("text/html")
-    assert "openapi.json" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "openapi.json" in page and "/docs/assets/swagger-ui-bundle.js" in page
+    for asset, size in (("swagger-ui-bundle.js", 100_000), ("swagger-ui.css", 10_000)):
+        with client.get(f"/docs/assets/{asset}") as served:
+            assert served.status_code == 200 and len(served.data) > size
+    with client.get("/docs/assets/../../etc/passwd") as escaped:
+        assert escaped.status_code == 404

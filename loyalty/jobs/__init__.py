@@ -122,6 +122,8 @@ def jobs():
 @with_appcontext
 def run_command(now_text, dry_run, only, batch_size, workers):
     """Release, expire and review as of --now; prints the counts as JSON."""
+    if not logging.getLogger().handlers:        # cron: counts go to the log as well
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     now = parse_now(now_text)
     results = run_all(now, dry_run, set(only), batch_size, workers)
     click.echo(json.dumps({"now": now.isoformat(), "dry_run": dry_run, "jobs": results}))
