@@ -18,6 +18,7 @@ def create_app(test_config=None):
     extensions.init_app(app)
     errors.init_app(app)
     extensions.api.register_blueprint(health.blp)
+    health.init_app(app)
     extensions.api.register_blueprint(webhooks.blp)
     api.init_app(extensions.api)
     limits.init_app(app, api.BLUEPRINTS)

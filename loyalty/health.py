@@ -25,7 +25,10 @@ def health():
     return {"status": "ok", "database": "reachable"}
 
 
-@blp.route("/docs/assets/<path:filename>")
-@blp.doc(hide=True)
 def docs_assets(filename):
     return send_from_directory(swagger_ui_path, filename, max_age=86400)
+
+
+def init_app(app):
+    """The docs page's files: plain Flask, outside the API and its document."""
+    app.add_url_rule("/docs/assets/<path:filename>", "docs_assets", docs_assets)
