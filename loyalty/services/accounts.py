@@ -16,7 +16,7 @@ from loyalty.models import Customer, LedgerEntry, Order, Redemption, SupportActi
 from loyalty.services import customers, ledger, spend
 from loyalty.services.snapshots import standing_of
 from rules import (GoodwillRefused, ManualPriority, RedemptionRefused, check_goodwill, check_redemption,
-                   discount_for, expires_on, quote, support_flags)
+                   discount_amount, discount_for, expires_on, quote, support_flags)
 
 CONFLICTS = {"insufficient_points", "negative_balance"}
 
@@ -151,11 +151,9 @@ def redeem(programme, customer_id, body, idempotency_key, actor, now):
             raise LoyaltyError(409, "idempotency_key_reused", "This Idempotency-Key was used with another body.")
         return _redemption(programme, done), False
     total = _check_currency(programme, body["order_total"]) if body.get("order_total") else None
-    standing = standing_of(customer, 0)
     discount = 0
     if total is not None:
-        percent, _ = discount_for(programme, standing.lifetime_spend)
-        discount = total * percent // 100
+        discount = discount_amount(discount_for(programme, customer.lifetime_spend)[0], total)
     try:
         amount = check_redemption(programme, customer.points_available, total, body["points"], discount)
     except RedemptionRefused as refused:

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from loyalty.errors import LoyaltyError
 from loyalty.extensions import db
 from loyalty.models import Customer
 from loyalty.models.types import utcnow
@@ -60,8 +61,6 @@ def by_stripe_customer(stripe_customer_id):
 def enrol_or_update(programme, customer_id, profile):
     """PUT semantics for a shop: create the customer or update the fields given. Answers
     (customer, created)."""
-    from loyalty.errors import LoyaltyError
-
     begin_write()
     existed = lock(customer_id) is not None
     stripe_id = profile.get("stripe_customer_id")
