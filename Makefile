@@ -17,9 +17,13 @@ run: $(STAMP)
 test: $(STAMP) postgres
 	LOYALTY_REQUIRE_BOTH_BACKENDS=1 $(BIN)/pytest --cov --cov-report=term
 
-# Benchmarks on a PostgreSQL server the script starts itself; writes bench/results.md.
+# Benchmarks on a PostgreSQL server the run starts itself, wrk as the load generator;
+# writes bench/results.md (about 10 minutes: the jobs part generates 1,000,000 customers).
 bench: $(STAMP) postgres
-	$(BIN)/python bench/jobs_scale.py
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } || \
+	  { echo "wrk is missing: install Debian's wrk package" >&2; exit 1; }
+	$(BIN)/python bench/run.py
 
 install: $(STAMP)
 

@@ -22,7 +22,9 @@ def database_url(environ, instance_path):
 def from_environ(environ, instance_path):
     """Every setting the service reads, as a Flask config mapping."""
     url = database_url(environ, instance_path)
-    engine_options = {"pool_pre_ping": True}
+    # No pre-ping: it costs a round trip per request. A lost connection is still noticed:
+    # the request answers 503 (senders retry) and SQLAlchemy invalidates the whole pool.
+    engine_options = {}
     if url.startswith("postgresql"):
         engine_options["connect_args"] = {"connect_timeout": 5}
     return {

@@ -15,13 +15,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 class Gunicorn:
-    def __init__(self, database_url, workers=4, **env):
+    def __init__(self, database_url, workers=4, app_module="wsgi:app", **env):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         environment = {**os.environ, **TEST_SECRETS, "LOYALTY_DATABASE_URL": database_url, **env}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
-             "--log-level", "warning", "wsgi:app"],
+             "--log-level", "warning", app_module],
             cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self._wait()
 

@@ -73,8 +73,9 @@ def replay(programme, customer, event, orders):
     standing = replace(standing, birthday=customer.birthday)
     after, outcomes = {}, {}
     for step in steps:
-        if step.order_id not in after:
-            after[step.order_id] = _order_state_before(event, step.order_id)
+        if step.order_id not in after:       # a brand-new purchase has no state before it
+            new_order = step is event and step.kind == "purchase"
+            after[step.order_id] = None if new_order else _order_state_before(event, step.order_id)
         order = orders.setdefault(step.order_id, db.session.get(Order, step.order_id))
         state = _released(programme, order, after[step.order_id], step.at)
         if step.kind == "purchase":
