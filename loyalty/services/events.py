@@ -22,15 +22,19 @@ def receive(source, event_id, event_type, payload, command):
     programme = current_programme()
     try:
         customers.begin_write()
-        event = WebhookEvent(source=source, event_id=event_id, type=event_type, payload=payload, outcome="received")
+        # Stored as `processed` (the usual outcome) and corrected below when it is not, so the
+        # common case costs no second write.
+        event = WebhookEvent(source=source, event_id=event_id, type=event_type, payload=payload, outcome="processed")
         db.session.add(event)
         db.session.flush()
         if isinstance(command, ReportPurchase):
-            event.outcome = record_purchase(programme, command)
+            outcome = record_purchase(programme, command)
         elif isinstance(command, ReportRefund):
-            event.outcome = record_refund(programme, command)
+            outcome = record_refund(programme, command)
         else:
-            event.outcome = "ignored"
+            outcome = "ignored"
+        if outcome != event.outcome:
+            event.outcome = outcome
         db.session.commit()
     except LoyaltyError:
         db.session.rollback()
@@ -40,7 +44,7 @@ def receive(source, event_id, event_type, payload, command):
         if _already_received(source, event_id):   # this delivery, or a parallel one, got there first
             return "duplicate"
         raise
-    return STATUS[event.outcome]
+    return STATUS[outcome]
 
 
 def _already_received(source, event_id):

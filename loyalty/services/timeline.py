@@ -125,7 +125,13 @@ def apply(programme, customer, event, order):
     """Book what `event` (a new, flushed timeline row of `order`) changes, with any
     corrections to later events; update the order rows, spend buckets and the customer."""
     orders = {order.id: order}
-    result = replay(programme, customer, event, orders)
+    with db.session.no_autoflush:      # one flush at the end: each row written once
+        result = replay(programme, customer, event, orders)
+        _book(programme, customer, event, orders, result)
+    return result
+
+
+def _book(programme, customer, event, orders, result):
     for order_id, new in result.after.items():
         target = orders[order_id]
         if target.released_at is not None:
@@ -153,4 +159,3 @@ def apply(programme, customer, event, order):
     customer.tier_floor, customer.floor_since = final.tier_floor, final.floor_since
     customer.lifetime_spend, customer.first_purchase_at = final.lifetime_spend, final.first_purchase_at
     customer.last_event_at = max(customer.last_event_at or event.at, event.at)
-    return result
