@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import stripe
@@ -176,7 +176,7 @@ def main(tmp):
 
 
 def report(results, flat, heavy_entries, evaluations, baseline):
-    lines = [f"## HTTP: our service against the floor", "",
+    lines = ["## HTTP: our service against the floor", "",
              f"gunicorn {WORKERS} sync workers each; wrk {THREADS} threads, {CONNECTIONS} connections, {DURATION} "
              f"per row, in its own process; {CUSTOMERS:,} customers; every webhook a new signed purchase.", "",
              "| measure | ours /s | floor /s | ratio | target | ours p50 / p99 ms | floor p50 / p99 ms |",

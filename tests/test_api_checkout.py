@@ -1,5 +1,4 @@
 """Quotes and redemptions: money, so idempotent, race-free and never below zero."""
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 

@@ -9,7 +9,6 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from loyalty.extensions import db
-from tests.conftest import make_app
 
 TABLES = {"customers", "orders", "ledger_entries", "webhook_events", "api_keys", "spend_buckets", "redemptions",
           "support_actions",

@@ -10,6 +10,7 @@ import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
+from functools import partial
 
 import click
 from flask import current_app
@@ -75,8 +76,7 @@ def run_all(now, dry_run=False, only=None, size=5000, workers=1):
                 session.commit()
                 app = current_app._get_current_object()
                 with ThreadPoolExecutor(workers) as pool:
-                    for counts in pool.map(lambda span: _in_own_transaction(app, job, programme, now, today, span),
-                                           spans):
+                    for counts in pool.map(partial(_in_own_transaction, app, job, programme, now, today), spans):
                         _add(total, counts)
             else:
                 for span in spans:

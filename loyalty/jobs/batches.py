@@ -6,7 +6,6 @@ from loyalty.models.types import UTCDateTime
 NOW = bindparam("now", type_=UTCDateTime)
 TODAY = bindparam("today", type_=Date)
 CUTOFF = bindparam("cutoff", type_=Date)
-AVAILABLE_ON = bindparam("available_on", type_=Date)
 IDS = bindparam("ids", expanding=True)
 
 

@@ -176,8 +176,8 @@ def _redemption(programme, done):
 
 
 def flags(programme, customer, now):
-    result = support_flags(programme, customer.tier, _manual(customer), now)
     manual = _manual(customer)
+    result = support_flags(programme, customer.tier, manual, now)
     active = manual is not None and now < manual.until
     return {"customer_id": customer.id, "priority": result.priority, "tier": result.tier,
             "response_target_hours": result.response_target_hours, "reasons": list(result.reasons),
