@@ -3,7 +3,7 @@ import os
 
 from flask import Flask
 
-from loyalty import api, config, errors, extensions, health, jobs, keys, limits, programme, reconcile, webhooks
+from loyalty import api, auth, config, errors, extensions, health, jobs, keys, limits, programme, reconcile, webhooks
 
 
 def create_app(test_config=None):
@@ -24,5 +24,6 @@ def create_app(test_config=None):
     limits.init_app(app, api.BLUEPRINTS)
     reconcile.init_app(app)
     keys.init_app(app)
+    auth.init_app(app)
     jobs.init_app(app)
     return app

@@ -10,12 +10,13 @@ import functools
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 
 import jwt
 from flask import current_app, g, request
 from flask_smorest.utils import deepupdate
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from loyalty.errors import LoyaltyError
 from loyalty.extensions import db
@@ -46,12 +47,52 @@ def _fail(message):
     return LoyaltyError(401, "unauthenticated", message, headers=UNAUTHENTICATED)
 
 
+class KeyCache:
+    """Keys verified recently, by the hash of the whole key, for LOYALTY_KEY_CACHE_SECONDS
+    (0: none), so a busy shop's requests do not each read the key row. Only accepted keys
+    are kept: a new key works at once, a revoked one stops within that time (at once in
+    the process that revokes it)."""
+    clock = staticmethod(time.monotonic)
+    most = 10_000
+
+    def __init__(self, seconds):
+        self.seconds, self.entries = seconds, {}
+
+    def get(self, digest):
+        found = self.entries.get(digest)
+        if found is None or found[1] <= self.clock():
+            return None
+        return found[0]
+
+    def put(self, digest, principal):
+        if self.seconds > 0:
+            if len(self.entries) >= self.most:
+                self.entries.clear()
+            self.entries[digest] = (principal, self.clock() + self.seconds)
+
+    def clear(self):
+        self.entries.clear()
+
+
+_KEY = select(ApiKey.prefix, ApiKey.key_hash, ApiKey.scope, ApiKey.name, ApiKey.revoked_at) \
+    .where(ApiKey.prefix == bindparam("prefix"))
+
+
 def _api_key(credential):
-    prefix = credential[len(KEY_PREFIX):].split("_", 1)[0]
-    row = db.session.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).first()
-    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, key_hash(credential)):
+    digest, cache = key_hash(credential), current_app.extensions["loyalty.keys"]
+    principal = cache.get(digest)
+    if principal is not None:
+        return principal
+    row = db.session.execute(_KEY, {"prefix": credential[len(KEY_PREFIX):].split("_", 1)[0]}).first()
+    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, digest):
         raise _fail("Unknown or revoked API key.")
-    return Principal(scope=row.scope, name=f"key:{row.prefix}" + (f" ({row.name})" if row.name else ""))
+    principal = Principal(scope=row.scope, name=f"key:{row.prefix}" + (f" ({row.name})" if row.name else ""))
+    cache.put(digest, principal)
+    return principal
+
+
+def init_app(app):
+    app.extensions["loyalty.keys"] = KeyCache(app.config["LOYALTY_KEY_CACHE_SECONDS"])
 
 
 def _customer_token(credential):

@@ -2,6 +2,7 @@
 import os
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+DEFAULT_KEY_CACHE_SECONDS = 2       # how long a revoked API key may still work in a running worker
 
 
 def database_url(environ, instance_path):
@@ -36,6 +37,7 @@ def from_environ(environ, instance_path):
         "LOYALTY_PROGRAMME": environ.get("LOYALTY_PROGRAMME") or None,
         "LOYALTY_RATE_LIMIT": environ.get("LOYALTY_RATE_LIMIT") or "600 per minute",
         "LOYALTY_FAILED_AUTH_LIMIT": environ.get("LOYALTY_FAILED_AUTH_LIMIT") or "20 per minute",
+        "LOYALTY_KEY_CACHE_SECONDS": float(environ.get("LOYALTY_KEY_CACHE_SECONDS", DEFAULT_KEY_CACHE_SECONDS)),
         "LOYALTY_RATELIMIT_STORAGE_URI": environ.get("LOYALTY_RATELIMIT_STORAGE_URI") or "memory://",
         "MAX_CONTENT_LENGTH": int(environ.get("LOYALTY_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
         "API_TITLE": "loyalty",

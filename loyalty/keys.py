@@ -2,6 +2,7 @@
 
 `create` prints the new key alone on its last line, once: only its hash is stored."""
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
@@ -31,13 +32,15 @@ def create(scope, name):
 @click.argument("prefix")
 @with_appcontext
 def revoke(prefix):
-    """Revoke the key with this prefix (the part after `lk_`); it stops working at once."""
+    """Revoke the key with this prefix (the part after `lk_`). Running workers refuse it
+    within LOYALTY_KEY_CACHE_SECONDS (2 s by default)."""
     row = db.session.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).first()
     if row is None:
         raise click.ClickException(f"no key with prefix {prefix}")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         db.session.commit()
+    current_app.extensions["loyalty.keys"].clear()
     click.echo(f"revoked {prefix}")
 
 

@@ -1,5 +1,5 @@
 from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from loyalty.extensions import db
 from loyalty.models.types import BigId, UTCDateTime, utcnow
@@ -26,6 +26,7 @@ class LedgerEntry(db.Model):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), nullable=False)
     order_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("orders.id"))
+    order = relationship("Order")      # set with a new order: one flush writes both
     kind: Mapped[str] = mapped_column(String(16), nullable=False)
     points: Mapped[int] = mapped_column(BigInteger, nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False)

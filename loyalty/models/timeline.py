@@ -1,5 +1,5 @@
 from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from loyalty.extensions import db
 from loyalty.models.types import BigId, UTCDateTime
@@ -24,6 +24,7 @@ class TimelineEvent(db.Model):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), nullable=False)
     order_id: Mapped[int] = mapped_column(Integer, ForeignKey("orders.id"), nullable=False, index=True)
+    order = relationship("Order")
     kind: Mapped[str] = mapped_column(String(16), nullable=False)   # purchase | refund
     at = mapped_column(UTCDateTime, nullable=False)
     amount: Mapped[int] = mapped_column(BigInteger, nullable=False)

@@ -8,7 +8,7 @@ import base64
 import hashlib
 import json
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import bindparam, select, tuple_
 
 from loyalty.errors import LoyaltyError
 from loyalty.extensions import db
@@ -16,7 +16,7 @@ from loyalty.models import Customer, LedgerEntry, Order, Redemption, SupportActi
 from loyalty.services import customers, ledger, spend
 from loyalty.services.snapshots import standing_of
 from rules import (GoodwillRefused, ManualPriority, RedemptionRefused, check_goodwill, check_redemption,
-                   discount_amount, discount_for, expires_on, quote, support_flags)
+                   discount_amount, discount_for, expires_on, local_date, quote, support_flags, window_start)
 
 CONFLICTS = {"insufficient_points", "negative_balance"}
 
@@ -26,6 +26,20 @@ def find(customer_id):
     if customer is None:
         raise LoyaltyError(404, "not_found", "No such customer.")
     return customer
+
+
+def read_standing(programme, customer_id, now):
+    """The customer's row and qualifying spend as of `now`, in one statement (a read-only
+    snapshot, no ORM identity): what balance, quotes and support flags need."""
+    row = db.session.execute(_STANDING, {"customer_id": customer_id, "start": window_start(programme, now),
+                                         "end": local_date(programme, now)}).first()
+    if row is None:
+        raise LoyaltyError(404, "not_found", "No such customer.")
+    return row
+
+
+_STANDING = select(*Customer.__table__.c, spend.window_sum(bindparam("start"), bindparam("end")).label("qualifying")) \
+    .where(Customer.id == bindparam("customer_id"))
 
 
 def _manual(customer):
@@ -39,7 +53,8 @@ def _money(programme, amount):
 
 
 def balance(programme, customer, now):
-    qualifying = spend.qualifying(programme, customer.id, now)
+    """`customer`: a row of read_standing."""
+    qualifying = customer.qualifying
     tier = programme.tier(customer.tier)
     higher = [t for t in programme.tiers if t.threshold > tier.threshold]
     following = None
@@ -123,7 +138,7 @@ def _check_currency(programme, money):
 
 def quote_for(programme, customer, order_total, redeem_points, now):
     total = _check_currency(programme, order_total)
-    standing = standing_of(customer, spend.qualifying(programme, customer.id, now))
+    standing = standing_of(customer, customer.qualifying)
     q = quote(programme, standing, total, redeem_points)
     refusal = {"code": q.refusal.code, "message": str(q.refusal), "details": q.refusal.details} if q.refusal else None
     return {"discount_percent": q.discount_percent, "discount": _money(programme, q.discount),

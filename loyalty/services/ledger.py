@@ -15,7 +15,7 @@ def book(customer, kind, points, status, at, *, order=None, reason="", rules=(),
         return None
     if status == "available" and points > 0 and available_on is None:
         available_on = local_date(current_programme(), at)      # a lot: it expires counted from this date
-    entry = LedgerEntry(customer_id=customer.id, order_id=order.id if order is not None else None, kind=kind,
+    entry = LedgerEntry(customer_id=customer.id, order=order, kind=kind,
                         points=points, status=status, at=at, available_on=available_on, reason=reason,
                         rules=[list(hit) if isinstance(hit, (list, tuple)) else [hit.rule, hit.points]
                                for hit in rules],

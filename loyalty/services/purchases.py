@@ -42,8 +42,6 @@ def record_purchase(programme, command):
                   placed_at=command.at, currency=command.currency, total=command.total,
                   lines=[dict(line) for line in command.lines], available_on=available_on(programme, command.at),
                   programme_version=programme.version)
-    db.session.add(order)
-    db.session.flush()
     _apply(programme, customer, order, TimelineEvent(kind="purchase", at=command.at, amount=command.total))
     for parked in db.session.scalars(select(ParkedRefund).where(
             ParkedRefund.source == command.source, ParkedRefund.order_key == command.order_key)
@@ -86,8 +84,8 @@ def _refund(programme, customer, order, refund_key, at, amount, cumulative):
 
 
 def _apply(programme, customer, order, event):
-    event.customer_id, event.order_id = customer.id, order.id
-    event.standing_after, event.order_after = {}, {}
+    """Evaluate `event` in its place and add what it writes to the session (flushed once,
+    by the caller's next query or commit)."""
+    event.customer_id, event.order = customer.id, order
+    timeline.apply(programme, customer, event)
     db.session.add(event)
-    db.session.flush()
-    timeline.apply(programme, customer, event, order)

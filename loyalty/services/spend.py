@@ -5,16 +5,20 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from loyalty.extensions import db
-from loyalty.models import SpendBucket
+from loyalty.models import Customer, SpendBucket
 from rules import local_date, window_start
+
+
+def window_sum(start, end, customer_id=Customer.id):
+    """Net spend of a customer's buckets from `start` to `end` (dates), as a scalar subquery."""
+    return select(func.coalesce(func.sum(SpendBucket.amount), 0)).where(
+        SpendBucket.customer_id == customer_id, SpendBucket.day >= start, SpendBucket.day <= end).scalar_subquery()
 
 
 def qualifying(programme, customer_id, at):
     """Net spend of the purchases in the trailing window as of `at`."""
-    query = select(func.coalesce(func.sum(SpendBucket.amount), 0)).where(
-        SpendBucket.customer_id == customer_id,
-        SpendBucket.day >= window_start(programme, at), SpendBucket.day <= local_date(programme, at))
-    return int(db.session.execute(query).scalar_one())
+    return int(db.session.execute(select(window_sum(window_start(programme, at), local_date(programme, at),
+                                                    customer_id))).scalar_one())
 
 
 def add(programme, customer_id, purchased_at, amount):

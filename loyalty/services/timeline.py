@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy import select
 
 from loyalty.extensions import db
-from loyalty.models import Order, TimelineEvent
+from loyalty.models import TimelineEvent
 from loyalty.services import ledger, spend
 from loyalty.services.snapshots import (net_points, order_from_json, order_state_of, standing_from_json,
                                         standing_of, to_json)
@@ -25,14 +25,19 @@ from rules.currency import format_amount
 @dataclass
 class Replay:
     standing: Standing
-    after: dict       # order id -> OrderState after the last replayed event
-    outcomes: dict    # timeline event id -> PurchaseOutcome | RefundOutcome
+    after: dict       # Order -> OrderState after the last replayed event
+    outcomes: dict    # TimelineEvent -> PurchaseOutcome | RefundOutcome
+
+
+def _others(event):
+    """The customer's stored events other than `event` (which is usually not written yet)."""
+    others = TimelineEvent.customer_id == event.customer_id
+    return others if event.id is None else others & (TimelineEvent.id != event.id)
 
 
 def _before(event):
     """Events of the same customer that come before `event` in business time."""
-    return (select(TimelineEvent).where(TimelineEvent.customer_id == event.customer_id,
-                                        TimelineEvent.id != event.id, TimelineEvent.at <= event.at)
+    return (select(TimelineEvent).where(_others(event), TimelineEvent.at <= event.at)
             .order_by(TimelineEvent.at.desc(), TimelineEvent.id.desc()).limit(1))
 
 
@@ -42,9 +47,8 @@ def _starting_point(programme, customer, event):
         return standing_of(customer, spend.qualifying(programme, customer.id, event.at)), [event]
     base = db.session.scalars(_before(event)).first()
     standing = standing_from_json(base.standing_after) if base else Standing.opening(programme)
-    later = db.session.scalars(select(TimelineEvent).where(
-        TimelineEvent.customer_id == customer.id, TimelineEvent.id != event.id, TimelineEvent.at > event.at)
-        .order_by(TimelineEvent.at, TimelineEvent.id)).all()
+    later = db.session.scalars(select(TimelineEvent).where(_others(event), TimelineEvent.at > event.at)
+                               .order_by(TimelineEvent.at, TimelineEvent.id)).all()
     return standing, [event, *later]
 
 
@@ -67,23 +71,23 @@ def _released(programme, order, state, at):
     return replace(state, pending=0)
 
 
-def replay(programme, customer, event, orders):
+def replay(programme, customer, event):
     """Evaluate `event` and every later event of the customer, in business-time order."""
     standing, steps = _starting_point(programme, customer, event)
     standing = replace(standing, birthday=customer.birthday)
     after, outcomes = {}, {}
     for step in steps:
-        if step.order_id not in after:       # a brand-new purchase has no state before it
+        order = step.order
+        if order not in after:       # a brand-new purchase has no state before it
             new_order = step is event and step.kind == "purchase"
-            after[step.order_id] = None if new_order else _order_state_before(event, step.order_id)
-        order = orders.setdefault(step.order_id, db.session.get(Order, step.order_id))
-        state = _released(programme, order, after[step.order_id], step.at)
+            after[order] = None if new_order else _order_state_before(event, order.id)
+        state = _released(programme, order, after[order], step.at)
         if step.kind == "purchase":
             outcome = apply_purchase(programme, standing, _purchase_of(order, step.at, step.amount))
         else:
             refunded = max(state.refunded, step.amount) if step.cumulative else state.refunded + step.amount
             outcome = apply_refund(programme, standing, state, refunded, step.at)
-        standing, after[step.order_id], outcomes[step.id] = outcome.standing, outcome.order, outcome
+        standing, after[order], outcomes[step] = outcome.standing, outcome.order, outcome
         step.standing_after, step.order_after = to_json(standing), to_json(outcome.order)
     return Replay(standing, after, outcomes)
 
@@ -121,27 +125,26 @@ def _store_order(order, state, programme):
     order.programme_version = programme.version
 
 
-def apply(programme, customer, event, order):
-    """Book what `event` (a new, flushed timeline row of `order`) changes, with any
-    corrections to later events; update the order rows, spend buckets and the customer."""
-    orders = {order.id: order}
-    with db.session.no_autoflush:      # one flush at the end: each row written once
-        result = replay(programme, customer, event, orders)
-        _book(programme, customer, event, orders, result)
+def apply(programme, customer, event):
+    """Book what `event` (a new timeline row, with its order) changes, with any corrections
+    to later events; update the order rows, spend buckets and the customer. Nothing is
+    written until the caller's flush: each row is written once, with its final values."""
+    with db.session.no_autoflush:
+        result = replay(programme, customer, event)
+        _book(programme, customer, event, result)
     return result
 
 
-def _book(programme, customer, event, orders, result):
-    for order_id, new in result.after.items():
-        target = orders[order_id]
+def _book(programme, customer, event, result):
+    for target, new in result.after.items():
         if target.released_at is not None:
             new = replace(new, pending=0)
-        is_new = event.kind == "purchase" and order_id == event.order_id
+        is_new = event.kind == "purchase" and target is event.order
         booked = None if is_new else order_state_of(target)      # what the ledger holds for it now
         old_net, old_pending = (net_points(booked), booked.pending) if booked else (0, 0)
         own_net = own_pending = 0
-        if order_id == event.order_id:
-            own_net, own_pending = _book_own(programme, customer, target, event, result.outcomes[event.id])
+        if target is event.order:
+            own_net, own_pending = _book_own(programme, customer, target, event, result.outcomes[event])
         correction = net_points(new) - old_net - own_net
         pending = new.pending - old_pending - own_pending
         reason = f"Re-evaluated order {target.order_key}: an earlier event arrived late"
