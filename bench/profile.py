@@ -75,11 +75,12 @@ def main(kind="webhook", count=2000):
                 timings.append(time.perf_counter() - conn.info.pop("started"))
             event.listen(db.engine, "before_cursor_execute", before)
             event.listen(db.engine, "after_cursor_execute", after)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for method, path, headers, body in plain:
             assert client.open(path, method=method, headers=headers, data=body).status_code == 200
-        elapsed = time.perf_counter() - started
-        print(f"unprofiled: {len(plain)} requests, {elapsed / len(plain) * 1000:.2f} ms each; "
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        print(f"unprofiled: {len(plain)} requests, {elapsed / len(plain) * 1000:.2f} ms each "
+              f"({cpu / len(plain) * 1000:.2f} ms CPU in this process); "
               f"{len(timings) / len(plain):.1f} statements each, {sum(timings) / len(plain) * 1000:.2f} ms in them")
         with app.app_context():
             event.remove(db.engine, "before_cursor_execute", before)

@@ -113,3 +113,32 @@ def test_a_customer_token_cannot_use_shop_or_support_endpoints(client, enrolled)
 def test_credentials_are_checked_before_the_body(client, enrolled):
     response = client.put("/v1/customers/c-42", json={"points": 5})
     assert response.status_code == 401
+
+
+def test_a_key_revoked_by_another_process_stops_working_within_the_cache_time(app, client, runner, enrolled):
+    """Workers keep a verified key for LOYALTY_KEY_CACHE_SECONDS (2 s): a revocation made
+    elsewhere (the CLI is another process) is refused once that time has passed."""
+    cache, now = app.extensions["loyalty.keys"], [1000.0]
+    cache.clock = lambda: now[0]
+    key = make_key(runner, "shop")
+    assert balance(client, "c-42", bearer(key)).status_code == 200
+    with app.app_context():
+        db.session.query(ApiKey).update({"revoked_at": db.func.now()})
+        db.session.commit()
+    now[0] += app.config["LOYALTY_KEY_CACHE_SECONDS"] - 0.1
+    assert balance(client, "c-42", bearer(key)).status_code == 200        # within the cache time
+    now[0] += 0.2
+    assert balance(client, "c-42", bearer(key)).status_code == 401
+
+
+def test_without_a_key_cache_every_request_reads_the_key(app, app_factory, database_url):
+    app = app_factory(database_url, LOYALTY_KEY_CACHE_SECONDS=0)      # (the `app` fixture cleans up)
+    runner, client = app.test_cli_runner(), app.test_client()
+    post_shop(client, purchase(customer="c-42", order="o-1"))
+    key = make_key(runner, "shop")
+    assert balance(client, "c-42", bearer(key)).status_code == 200
+    with app.app_context():
+        db.session.query(ApiKey).update({"revoked_at": db.func.now()})
+        db.session.commit()
+    assert balance(client, "c-42", bearer(key)).status_code == 401
+    assert app.extensions["loyalty.keys"].entries == {}

@@ -4,7 +4,7 @@ Every write about one customer holds that customer's row lock for its transactio
 (SELECT ... FOR UPDATE on PostgreSQL; SQLite writes one transaction at a time), so
 parallel webhooks for one customer on several workers queue instead of losing updates.
 """
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -23,11 +23,14 @@ def begin_write():
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+_ORDER_LOCK = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("key"), 0)))
+
+
 def lock_order_key(source, order_key):
     """Serialise everything about one order (its purchase, its refunds, parked or not) for
     this transaction, so a refund parked while its purchase is being recorded is never missed."""
     if db.engine.dialect.name == "postgresql":
-        db.session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(f"{source}:{order_key}", 0))))
+        db.session.execute(_ORDER_LOCK, {"key": f"{source}:{order_key}"})
 
 
 def lock(customer_id):
@@ -38,14 +41,23 @@ def lock(customer_id):
     return db.session.scalars(query.execution_options(populate_existing=True)).one_or_none()
 
 
+def _enrolment(dialect):
+    """INSERT a new customer or, if there is one, touch it: either way the row comes back
+    locked for this transaction, in one statement."""
+    insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(Customer).values(
+        id=bindparam("id"), created_at=bindparam("now"), updated_at=bindparam("now"), points_available=0,
+        points_pending=0, tier=bindparam("tier"), lifetime_spend=0)
+    return insert.on_conflict_do_update(index_elements=["id"], set_={"id": insert.excluded.id}).returning(Customer)
+
+
+_ENROLMENT = {dialect: _enrolment(dialect) for dialect in ("postgresql", "sqlite")}
+
+
 def enrol(customer_id, programme, **profile):
     """Create the customer if new (safe against a parallel enrolment), lock it, apply `profile`."""
-    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-    now = utcnow()
-    db.session.execute(insert(Customer).values(
-        id=customer_id, created_at=now, updated_at=now, points_available=0, points_pending=0,
-        tier=programme.lowest_tier.name, lifetime_spend=0).on_conflict_do_nothing(index_elements=["id"]))
-    customer = lock(customer_id)
+    customer = db.session.scalars(_ENROLMENT[db.engine.dialect.name],
+                                  {"id": customer_id, "now": utcnow(), "tier": programme.lowest_tier.name},
+                                  execution_options={"populate_existing": True}).one()
     for field, value in profile.items():
         if value is not None and getattr(customer, field) != value:
             setattr(customer, field, value)

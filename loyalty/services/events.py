@@ -3,12 +3,13 @@
 The unique (source, event id) key makes a re-delivery answer `duplicate` and change
 nothing. If the database cannot be reached the caller answers 503 and the sender retries.
 """
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from loyalty.errors import LoyaltyError
 from loyalty.extensions import db
 from loyalty.models import WebhookEvent
+from loyalty.models.types import utcnow
 from loyalty.programme import current_programme
 from loyalty.services import customers
 from loyalty.services.commands import ReportPurchase, ReportRefund
@@ -24,17 +25,16 @@ def receive(source, event_id, event_type, payload, command):
         customers.begin_write()
         # Stored as `processed` (the usual outcome) and corrected below when it is not, so the
         # common case costs no second write.
-        event = WebhookEvent(source=source, event_id=event_id, type=event_type, payload=payload, outcome="processed")
-        db.session.add(event)
-        db.session.flush()
+        db.session.execute(_STORE, {"source": source, "event_id": event_id, "type": event_type, "payload": payload, "outcome": "processed",
+                                    "received_at": utcnow()})
         if isinstance(command, ReportPurchase):
             outcome = record_purchase(programme, command)
         elif isinstance(command, ReportRefund):
             outcome = record_refund(programme, command)
         else:
             outcome = "ignored"
-        if outcome != event.outcome:
-            event.outcome = outcome
+        if outcome != "processed":
+            db.session.execute(_OUTCOME, {"of_source": source, "of_event": event_id, "answer": outcome})
         db.session.commit()
     except LoyaltyError:
         db.session.rollback()
@@ -45,6 +45,12 @@ def receive(source, event_id, event_type, payload, command):
             return "duplicate"
         raise
     return STATUS[outcome]
+
+
+_EVENTS = WebhookEvent.__table__
+_STORE = _EVENTS.insert()
+_OUTCOME = _EVENTS.update().where(_EVENTS.c.source == bindparam("of_source"),
+                                  _EVENTS.c.event_id == bindparam("of_event")).values(outcome=bindparam("answer"))
 
 
 def _already_received(source, event_id):

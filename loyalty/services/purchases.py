@@ -5,7 +5,7 @@ and payment intent both name the payment intent). A refund of an order not seen 
 parked and applied when the purchase arrives. Each shop refund id counts once; Stripe's
 cumulative `amount_refunded` makes a stale refund event change nothing.
 """
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from loyalty.errors import LoyaltyError
 from loyalty.extensions import db
@@ -21,8 +21,21 @@ def _check_currency(programme, currency):
                            {"currency": currency, "programme_currency": programme.currency})
 
 
+_ORDER = select(Order).where(Order.source == bindparam("source"), Order.order_key == bindparam("order_key"))
+# What a new purchase needs to know about its order id, in one statement: whose order it
+# already is (None: a new order), and whether refunds of it arrived first and were parked.
+_SEEN = select(
+    select(Order.customer_id).where(Order.source == bindparam("source"), Order.order_key == bindparam("order_key"))
+    .scalar_subquery(),
+    select(ParkedRefund.id).where(ParkedRefund.source == bindparam("source"),
+                                  ParkedRefund.order_key == bindparam("order_key")).exists())
+_PARKED = (select(ParkedRefund).where(ParkedRefund.source == bindparam("source"),
+                                      ParkedRefund.order_key == bindparam("order_key"))
+           .order_by(ParkedRefund.at, ParkedRefund.id))
+
+
 def _order(source, order_key):
-    return db.session.scalars(select(Order).where(Order.source == source, Order.order_key == order_key)).first()
+    return db.session.scalars(_ORDER, {"source": source, "order_key": order_key}).first()
 
 
 def record_purchase(programme, command):
@@ -32,9 +45,10 @@ def record_purchase(programme, command):
     customers.lock_order_key(command.source, command.order_key)
     customer = customers.enrol(ref.id, programme, email=ref.email, birthday=ref.birthday,
                                stripe_customer_id=ref.stripe_customer_id)
-    existing = _order(command.source, command.order_key)   # read under the customer's lock
-    if existing is not None:
-        if existing.customer_id != ref.id:
+    key = {"source": command.source, "order_key": command.order_key}
+    owner, parked = db.session.execute(_SEEN, key).one()      # read under the order key's lock
+    if owner is not None:
+        if owner != ref.id:
             raise LoyaltyError(409, "order_conflict", "This order id already belongs to another customer.",
                                {"order_id": command.order_key})
         return "duplicate"
@@ -43,11 +57,9 @@ def record_purchase(programme, command):
                   lines=[dict(line) for line in command.lines], available_on=available_on(programme, command.at),
                   programme_version=programme.version)
     _apply(programme, customer, order, TimelineEvent(kind="purchase", at=command.at, amount=command.total))
-    for parked in db.session.scalars(select(ParkedRefund).where(
-            ParkedRefund.source == command.source, ParkedRefund.order_key == command.order_key)
-            .order_by(ParkedRefund.at, ParkedRefund.id)).all():
-        _refund(programme, customer, order, parked.refund_key, parked.at, parked.amount, parked.cumulative)
-        db.session.delete(parked)
+    for refund in db.session.scalars(_PARKED, key).all() if parked else ():
+        _refund(programme, customer, order, refund.refund_key, refund.at, refund.amount, refund.cumulative)
+        db.session.delete(refund)
     return "processed"
 
 

@@ -1,6 +1,6 @@
 """Spend buckets: one row per customer and day holding that day's net spend, so qualifying
 spend is a sum over at most a window's worth of rows, never a scan of every purchase."""
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -15,18 +15,26 @@ def window_sum(start, end, customer_id=Customer.id):
         SpendBucket.customer_id == customer_id, SpendBucket.day >= start, SpendBucket.day <= end).scalar_subquery()
 
 
+_QUALIFYING = select(window_sum(bindparam("start"), bindparam("end"), bindparam("customer_id")))
+
+
 def qualifying(programme, customer_id, at):
     """Net spend of the purchases in the trailing window as of `at`."""
-    return int(db.session.execute(select(window_sum(window_start(programme, at), local_date(programme, at),
-                                                    customer_id))).scalar_one())
+    return int(db.session.execute(_QUALIFYING, {"customer_id": customer_id, "start": window_start(programme, at),
+                                                "end": local_date(programme, at)}).scalar_one())
+
+
+def _adding(dialect):
+    insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(SpendBucket)
+    return insert.on_conflict_do_update(index_elements=["customer_id", "day"],
+                                        set_={"amount": SpendBucket.amount + insert.excluded.amount})
+
+
+_ADD = {dialect: _adding(dialect) for dialect in ("postgresql", "sqlite")}
 
 
 def add(programme, customer_id, purchased_at, amount):
     """Add `amount` (negative for a refund) to the day of the purchase."""
-    if not amount:
-        return
-    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(SpendBucket).values(customer_id=customer_id, day=local_date(programme, purchased_at),
-                                           amount=amount)
-    db.session.execute(statement.on_conflict_do_update(
-        index_elements=["customer_id", "day"], set_={"amount": SpendBucket.amount + statement.excluded.amount}))
+    if amount:
+        db.session.execute(_ADD[db.engine.dialect.name], {"customer_id": customer_id, "amount": amount,
+                                                          "day": local_date(programme, purchased_at)})

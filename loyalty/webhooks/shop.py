@@ -70,12 +70,16 @@ class Envelope(ma.Schema):
     data = ma.fields.Dict(required=True)
 
 
+# Built once: a schema holds no state between loads, and building one copies every field.
+ENVELOPE, PURCHASE, REFUND = Envelope(), PurchaseData(), RefundData()
+
+
 def command_of(body):
     """(event id, type, command or None for a type we do not consume)."""
-    envelope = load(Envelope(), body)
+    envelope = load(ENVELOPE, body)
     kind = envelope["type"]
     if kind == "purchase.completed":
-        data = load(PurchaseData(), envelope["data"])
+        data = load(PURCHASE, envelope["data"])
         customer, order = data["customer"], data["order"]
         currency = order["total"]["currency"].upper()
         lines = tuple({"sku": line["sku"], "category": line["category"], "quantity": line["quantity"],
@@ -85,7 +89,7 @@ def command_of(body):
             customer=CustomerRef(customer["id"], email=customer["email"], birthday=customer["birthday"]),
             total=order["total"]["amount"], currency=currency, lines=lines)
     elif kind == "purchase.refunded":
-        data = load(RefundData(), envelope["data"])
+        data = load(REFUND, envelope["data"])
         refund = data["refund"]
         command = ReportRefund(source=SOURCE, order_key=data["order"]["id"], refund_key=refund["id"],
                                at=event_time(envelope["created"]), amount=refund["amount"]["amount"],

@@ -68,6 +68,9 @@ class Event(_Lenient):
     data = ma.fields.Dict(required=True)
 
 
+EVENT = Event()     # built once: a schema holds no state between loads
+
+
 def _customer(*explicit, stripe_customer=None):
     """The first explicit loyalty id; else the customer enrolled with this Stripe customer; else its id."""
     chosen = next((value for value in explicit if value), None)
@@ -87,7 +90,7 @@ def _object(event, schema):
 
 def command_of(body):
     """(event id, type, command or None for an event we do not consume)."""
-    event = load(Event(), body)
+    event = load(EVENT, body)
     kind, command = event["type"], None
     if kind == "checkout.session.completed":
         session = _object(event, CheckoutSession())
