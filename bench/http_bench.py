@@ -4,6 +4,7 @@ separate process. Also the flat-cost comparison (a customer with 1 ledger entry 
 one with 100,000) and the rules engine in-process. Returns Markdown sections."""
 import json
 import os
+import statistics
 import subprocess
 import time
 from datetime import datetime, timezone
@@ -28,6 +29,7 @@ THREADS, CONNECTIONS = int(os.environ.get("BENCH_WRK_THREADS", "2")), int(os.env
 DURATION = os.environ.get("BENCH_DURATION", "15s")
 WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "4"))
 HEAVY_ORDERS = 25_000          # x 4 entries = 100,000 ledger entries
+FLAT_ROUNDS, FLAT_ROUND = 4, "3s"
 
 SEED_SERVICE = [
     """INSERT INTO customers (id, created_at, updated_at, points_available, points_pending, tier, lifetime_spend,
@@ -164,9 +166,14 @@ def main(tmp):
         flat = {}
         for who in ("c-light", "c-heavy"):
             write_balances(tmp / f"{who}-balance.txt", [who], key)
-            flat[("balance", who)] = wrk(ours.base, tmp / f"{who}-balance.txt", 1, 1, "8s")
             write_webhooks(tmp / f"{who}-hooks.txt", f"flat-{who}", [who], 20_000)
-            flat[("webhook", who)] = wrk(ours.base, tmp / f"{who}-hooks.txt", 1, 1, "8s")
+        # Light and heavy take turns, several short rounds each: a disturbance on this shared
+        # machine (autovacuum after the ingest run, a neighbour) then hits both, not one.
+        for _ in range(FLAT_ROUNDS):
+            for kind, file in (("balance", "balance.txt"), ("webhook", "hooks.txt")):
+                for who in ("c-light", "c-heavy"):
+                    result = wrk(ours.base, tmp / f"{who}-{file}", 1, 1, FLAT_ROUND)
+                    flat.setdefault((kind, who), []).append(result["p50_ms"])
     finally:
         for process in started:
             process.stop()
@@ -190,13 +197,15 @@ def report(results, flat, heavy_entries, evaluations, baseline):
         if ours["non_2xx"] or ours["socket_errors"]:
             lines.append(f"| (errors: {ours['non_2xx']} non-2xx, {ours['socket_errors']} socket) | | | | | | |")
     lines += ["", f"## Flat cost: 1 ledger entry against {heavy_entries:,}", "",
-              "One connection, 8 s each, p50 latency.", "",
+              f"One connection; light and heavy take turns, {FLAT_ROUNDS} rounds of {FLAT_ROUND} each; the "
+              "median of the rounds' p50 latencies (each round's p50 in brackets).", "",
               "| request | 1 entry p50 ms | heavy p50 ms | ratio | target |", "|---|---|---|---|---|"]
     for kind in ("balance", "webhook"):
         light, heavy = flat[(kind, "c-light")], flat[(kind, "c-heavy")]
-        ratio = heavy["p50_ms"] / light["p50_ms"]
-        lines.append(f"| {kind} | {light['p50_ms']:.2f} | {heavy['p50_ms']:.2f} | {ratio:.2f} "
-                     f"{'met' if ratio <= 1.2 else 'MISSED'} | <= 1.2 |")
+        ratio = statistics.median(heavy) / statistics.median(light)
+        rounds = {who: ", ".join(f"{p50:.2f}" for p50 in values) for who, values in (("light", light), ("heavy", heavy))}
+        lines.append(f"| {kind} | {statistics.median(light):.2f} ({rounds['light']}) | {statistics.median(heavy):.2f} "
+                     f"({rounds['heavy']}) | {ratio:.2f} {'met' if ratio <= 1.2 else 'MISSED'} | <= 1.2 |")
     lines += ["", "## Rules engine in-process", "",
               f"`apply_purchase` (default programme, a gold customer): {evaluations:,.0f} purchases/s; "
               f"baseline `json.loads` of the same shop webhook body in the same run: {baseline:,.0f}/s "

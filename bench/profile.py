@@ -16,7 +16,7 @@ from flask_migrate import upgrade  # noqa: E402
 from pyinstrument import Profiler  # noqa: E402
 from sqlalchemy import event, text  # noqa: E402
 
-from bench.http_bench import CUSTOMERS, HEAVY_ORDERS, SECRET, SEED_SERVICE, purchase_line  # noqa: E402
+from bench.http_bench import CUSTOMERS, SECRET, SEED_SERVICE, purchase_line  # noqa: E402
 from loyalty import create_app  # noqa: E402
 from loyalty.auth import key_hash, new_key  # noqa: E402
 from loyalty.extensions import db  # noqa: E402

@@ -27,6 +27,11 @@ def test_body_limit_is_configurable():
     assert from_environ({"LOYALTY_MAX_BODY_BYTES": "2048"}, "/i")["MAX_CONTENT_LENGTH"] == 2048
 
 
+def test_the_key_cache_time_is_configurable_and_two_seconds_by_default():
+    assert from_environ({}, "/i")["LOYALTY_KEY_CACHE_SECONDS"] == 2
+    assert from_environ({"LOYALTY_KEY_CACHE_SECONDS": "0"}, "/i")["LOYALTY_KEY_CACHE_SECONDS"] == 0
+
+
 def test_create_app_reads_the_environment(monkeypatch, tmp_path):
     url = "sqlite:///" + str(tmp_path / "env.sqlite")
     monkeypatch.setenv("LOYALTY_DATABASE_URL", url)

@@ -21,17 +21,17 @@ def _check_currency(programme, currency):
                            {"currency": currency, "programme_currency": programme.currency})
 
 
-_ORDER = select(Order).where(Order.source == bindparam("source"), Order.order_key == bindparam("order_key"))
+def _of_order_key(model):
+    """`model`'s rows about the order named by the `source` and `order_key` parameters."""
+    return (model.source == bindparam("source")) & (model.order_key == bindparam("order_key"))
+
+
+_ORDER = select(Order).where(_of_order_key(Order))
 # What a new purchase needs to know about its order id, in one statement: whose order it
 # already is (None: a new order), and whether refunds of it arrived first and were parked.
-_SEEN = select(
-    select(Order.customer_id).where(Order.source == bindparam("source"), Order.order_key == bindparam("order_key"))
-    .scalar_subquery(),
-    select(ParkedRefund.id).where(ParkedRefund.source == bindparam("source"),
-                                  ParkedRefund.order_key == bindparam("order_key")).exists())
-_PARKED = (select(ParkedRefund).where(ParkedRefund.source == bindparam("source"),
-                                      ParkedRefund.order_key == bindparam("order_key"))
-           .order_by(ParkedRefund.at, ParkedRefund.id))
+_SEEN = select(select(Order.customer_id).where(_of_order_key(Order)).scalar_subquery(),
+               select(ParkedRefund.id).where(_of_order_key(ParkedRefund)).exists())
+_PARKED = select(ParkedRefund).where(_of_order_key(ParkedRefund)).order_by(ParkedRefund.at, ParkedRefund.id)
 
 
 def _order(source, order_key):
