@@ -42,7 +42,7 @@ def main(kind="webhook", count=2000):
     try:
         url = server.create_database("profile")
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, "LOYALTY_WEBHOOK_SECRET": SECRET,
-                          "RATELIMIT_ENABLED": not __import__("os").environ.get("NO_LIMITS"), "LOYALTY_RATE_LIMIT": "100000000 per minute"})
+                          "LOYALTY_RATE_LIMIT": "100000000 per minute"})
         with app.app_context():
             upgrade()
             for statement in SEED_SERVICE:

@@ -1,14 +1,24 @@
-"""Request rates on the /v1 API (Flask-Limiter): a rate per credential, and a budget of
-failed credentials (401s) per client address, both answered 429 with Retry-After.
+"""Request rates on the /v1 API: a rate per credential, and a budget of failed credentials
+(401s) per client address, both answered 429 with Retry-After.
 
-Limits are per process with the default in-memory storage; point
-LOYALTY_RATELIMIT_STORAGE_URI at Redis or memcached to share them across workers.
+Counted in fixed windows with the `limits` package (what Flask-Limiter counts with, minus
+its per-request machinery, which cost more than the balance read it guarded). Counts live
+in LOYALTY_RATELIMIT_STORAGE_URI: `memory://` is per process; point it at Redis or
+memcached to share them across workers.
 """
+import functools
 import hashlib
+import math
+import time
 
 from flask import current_app, request
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
+from limits import parse
+from limits.storage import storage_from_string
+from limits.strategies import FixedWindowRateLimiter
+
+from loyalty.errors import LoyaltyError
+
+rate = functools.lru_cache(maxsize=32)(parse)       # "600 per minute" -> a limit, parsed once
 
 
 def credential_key():
@@ -16,15 +26,35 @@ def credential_key():
     return hashlib.sha256(request.headers.get("Authorization", "").encode()).hexdigest()
 
 
-def _failed(response):
-    return response.status_code == 401
+class RequestLimits:
+    def __init__(self, app, blueprints):
+        self.counter = FixedWindowRateLimiter(storage_from_string(app.config["LOYALTY_RATELIMIT_STORAGE_URI"]))
+        self.blueprints = {blueprint.name for blueprint in blueprints}
+        app.before_request(self.check)
+        app.after_request(self.count_failure)
+
+    def check(self):
+        if request.blueprint not in self.blueprints:
+            return
+        failures = rate(current_app.config["LOYALTY_FAILED_AUTH_LIMIT"])
+        address = request.remote_addr or ""
+        if not self.counter.test(failures, "failed-credentials", address):
+            self._refuse(failures, "failed-credentials", address)
+        requests, credential = rate(current_app.config["LOYALTY_RATE_LIMIT"]), credential_key()
+        if not self.counter.hit(requests, "credential", credential):
+            self._refuse(requests, "credential", credential)
+
+    def count_failure(self, response):
+        if response.status_code == 401 and request.blueprint in self.blueprints:
+            self.counter.hit(rate(current_app.config["LOYALTY_FAILED_AUTH_LIMIT"]), "failed-credentials",
+                             request.remote_addr or "")
+        return response
+
+    def _refuse(self, limit, *key):
+        reset = self.counter.get_window_stats(limit, *key).reset_time
+        raise LoyaltyError(429, "rate_limited", f"Too many requests: at most {limit}; retry later.",
+                           headers={"Retry-After": str(max(1, math.ceil(reset - time.time())))})
 
 
 def init_app(app, blueprints):
-    limiter = Limiter(key_func=get_remote_address, app=app, headers_enabled=True,
-                      storage_uri=app.config["LOYALTY_RATELIMIT_STORAGE_URI"])
-    for blueprint in blueprints:
-        limiter.limit(lambda: current_app.config["LOYALTY_RATE_LIMIT"], key_func=credential_key)(blueprint)
-        limiter.limit(lambda: current_app.config["LOYALTY_FAILED_AUTH_LIMIT"], key_func=get_remote_address,
-                      deduct_when=_failed, scope="failed-credentials")(blueprint)
-    app.extensions["loyalty.limiter"] = limiter
+    app.extensions["loyalty.limits"] = RequestLimits(app, blueprints)

@@ -29,9 +29,9 @@ def find(customer_id):
 
 
 def read_standing(programme, customer_id, now):
-    """The customer's row and qualifying spend as of `now`, in one statement (a read-only
-    snapshot, no ORM identity): what balance, quotes and support flags need."""
-    row = db.session.execute(_STANDING, {"customer_id": customer_id, "start": window_start(programme, now),
+    """The customer's row and qualifying spend as of `now`, in one Core statement (a
+    read-only snapshot, no ORM objects): what balance and quotes need."""
+    row = db.session.connection().execute(_STANDING, {"customer_id": customer_id, "start": window_start(programme, now),
                                          "end": local_date(programme, now)}).first()
     if row is None:
         raise LoyaltyError(404, "not_found", "No such customer.")
@@ -86,7 +86,7 @@ def expiring(programme, customer, chunk=50):
                  .order_by(LedgerEntry.available_on.desc(), LedgerEntry.id.desc()).limit(chunk))
         if before is not None:
             query = query.where(tuple_(LedgerEntry.available_on, LedgerEntry.id) < before)
-        lots = db.session.execute(query).all()
+        lots = db.session.connection().execute(query).all()
         for entry_id, became_available, points in lots:
             taken = min(points, remaining)
             on = expires_on(programme, became_available)
