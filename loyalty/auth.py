@@ -19,7 +19,7 @@ from flask_smorest.utils import deepupdate
 from sqlalchemy import bindparam, select
 
 from loyalty.errors import LoyaltyError
-from loyalty.extensions import db
+from loyalty.extensions import core, db
 from loyalty.models import ApiKey
 
 KEY_PREFIX = "lk_"
@@ -83,7 +83,7 @@ def _api_key(credential):
     principal = cache.get(digest)
     if principal is not None:
         return principal
-    row = db.session.execute(_KEY, {"prefix": credential[len(KEY_PREFIX):].split("_", 1)[0]}).first()
+    row = core(_KEY, {"prefix": credential[len(KEY_PREFIX):].split("_", 1)[0]}).first()
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, digest):
         raise _fail("Unknown or revoked API key.")
     principal = Principal(scope=row.scope, name=f"key:{row.prefix}" + (f" ({row.name})" if row.name else ""))

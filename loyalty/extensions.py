@@ -34,6 +34,12 @@ def _tune_sqlite(dbapi_connection, _record):
         cursor.close()
 
 
+def core(statement, parameters=None):
+    """Run a Core statement on the session's connection and transaction, skipping the ORM's
+    execution step (no autoflush: the statements passed here touch no pending ORM rows)."""
+    return db.session.connection().execute(statement, parameters)
+
+
 def single_statement_reads():
     """Let this request's reads run without a transaction on PostgreSQL: each is one
     statement with its own snapshot either way (READ COMMITTED), and it saves the BEGIN and

@@ -11,7 +11,7 @@ import json
 from sqlalchemy import bindparam, select, tuple_
 
 from loyalty.errors import LoyaltyError
-from loyalty.extensions import db
+from loyalty.extensions import core, db
 from loyalty.models import Customer, LedgerEntry, Order, Redemption, SupportAction
 from loyalty.services import customers, ledger, spend
 from loyalty.services.snapshots import standing_of
@@ -31,8 +31,8 @@ def find(customer_id):
 def read_standing(programme, customer_id, now):
     """The customer's row and qualifying spend as of `now`, in one Core statement (a
     read-only snapshot, no ORM objects): what balance and quotes need."""
-    row = db.session.connection().execute(_STANDING, {"customer_id": customer_id, "start": window_start(programme, now),
-                                         "end": local_date(programme, now)}).first()
+    row = core(_STANDING, {"customer_id": customer_id, "start": window_start(programme, now),
+                           "end": local_date(programme, now)}).first()
     if row is None:
         raise LoyaltyError(404, "not_found", "No such customer.")
     return row
@@ -86,7 +86,7 @@ def expiring(programme, customer, chunk=50):
                  .order_by(LedgerEntry.available_on.desc(), LedgerEntry.id.desc()).limit(chunk))
         if before is not None:
             query = query.where(tuple_(LedgerEntry.available_on, LedgerEntry.id) < before)
-        lots = db.session.connection().execute(query).all()
+        lots = core(query).all()
         for entry_id, became_available, points in lots:
             taken = min(points, remaining)
             on = expires_on(programme, became_available)

@@ -9,7 +9,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from loyalty.errors import LoyaltyError
-from loyalty.extensions import db
+from loyalty.extensions import core, db
 from loyalty.models import Customer
 from loyalty.models.types import utcnow
 
@@ -30,7 +30,7 @@ def lock_order_key(source, order_key):
     """Serialise everything about one order (its purchase, its refunds, parked or not) for
     this transaction, so a refund parked while its purchase is being recorded is never missed."""
     if db.engine.dialect.name == "postgresql":
-        db.session.execute(_ORDER_LOCK, {"key": f"{source}:{order_key}"})
+        core(_ORDER_LOCK, {"key": f"{source}:{order_key}"})
 
 
 def lock(customer_id):

@@ -7,7 +7,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from loyalty.errors import LoyaltyError
-from loyalty.extensions import db
+from loyalty.extensions import core, db
 from loyalty.models import WebhookEvent
 from loyalty.models.types import utcnow
 from loyalty.programme import current_programme
@@ -25,8 +25,8 @@ def receive(source, event_id, event_type, payload, command):
         customers.begin_write()
         # Stored as `processed` (the usual outcome) and corrected below when it is not, so the
         # common case costs no second write.
-        db.session.execute(_STORE, {"source": source, "event_id": event_id, "type": event_type, "payload": payload, "outcome": "processed",
-                                    "received_at": utcnow()})
+        core(_STORE, {"source": source, "event_id": event_id, "type": event_type, "payload": payload,
+                      "outcome": "processed", "received_at": utcnow()})
         if isinstance(command, ReportPurchase):
             outcome = record_purchase(programme, command)
         elif isinstance(command, ReportRefund):
@@ -34,7 +34,7 @@ def receive(source, event_id, event_type, payload, command):
         else:
             outcome = "ignored"
         if outcome != "processed":
-            db.session.execute(_OUTCOME, {"of_source": source, "of_event": event_id, "answer": outcome})
+            core(_OUTCOME, {"of_source": source, "of_event": event_id, "answer": outcome})
         db.session.commit()
     except LoyaltyError:
         db.session.rollback()

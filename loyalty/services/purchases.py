@@ -8,7 +8,7 @@ cumulative `amount_refunded` makes a stale refund event change nothing.
 from sqlalchemy import bindparam, select
 
 from loyalty.errors import LoyaltyError
-from loyalty.extensions import db
+from loyalty.extensions import core, db
 from loyalty.models import Order, ParkedRefund, TimelineEvent
 from loyalty.services import customers, timeline
 from rules import available_on
@@ -46,7 +46,7 @@ def record_purchase(programme, command):
     customer = customers.enrol(ref.id, programme, email=ref.email, birthday=ref.birthday,
                                stripe_customer_id=ref.stripe_customer_id)
     key = {"source": command.source, "order_key": command.order_key}
-    owner, parked = db.session.execute(_SEEN, key).one()      # read under the order key's lock
+    owner, parked = core(_SEEN, key).one()      # read under the order key's lock
     if owner is not None:
         if owner != ref.id:
             raise LoyaltyError(409, "order_conflict", "This order id already belongs to another customer.",

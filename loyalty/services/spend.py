@@ -4,7 +4,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from loyalty.extensions import db
+from loyalty.extensions import core, db
 from loyalty.models import Customer, SpendBucket
 from rules import local_date, window_start
 
@@ -20,8 +20,8 @@ _QUALIFYING = select(window_sum(bindparam("start"), bindparam("end"), bindparam(
 
 def qualifying(programme, customer_id, at):
     """Net spend of the purchases in the trailing window as of `at`."""
-    return int(db.session.execute(_QUALIFYING, {"customer_id": customer_id, "start": window_start(programme, at),
-                                                "end": local_date(programme, at)}).scalar_one())
+    return int(core(_QUALIFYING, {"customer_id": customer_id, "start": window_start(programme, at),
+                                  "end": local_date(programme, at)}).scalar_one())
 
 
 def _adding(dialect):
@@ -36,5 +36,5 @@ _ADD = {dialect: _adding(dialect) for dialect in ("postgresql", "sqlite")}
 def add(programme, customer_id, purchased_at, amount):
     """Add `amount` (negative for a refund) to the day of the purchase."""
     if amount:
-        db.session.execute(_ADD[db.engine.dialect.name], {"customer_id": customer_id, "amount": amount,
-                                                          "day": local_date(programme, purchased_at)})
+        core(_ADD[db.engine.dialect.name], {"customer_id": customer_id, "amount": amount,
+                                            "day": local_date(programme, purchased_at)})
