@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, select, tuple_
 from loyalty.errors import LoyaltyError
 from loyalty.extensions import core, db
 from loyalty.models import Customer, LedgerEntry, Order, Redemption, SupportAction
-from loyalty.services import customers, ledger, spend
+from loyalty.services import appends, customers, ledger, spend
 from loyalty.services.snapshots import standing_of
 from rules import (GoodwillRefused, ManualPriority, RedemptionRefused, check_goodwill, check_redemption,
                    discount_amount, discount_for, expires_on, local_date, quote, support_flags, window_start)
@@ -228,7 +228,7 @@ def grant_goodwill(programme, customer_id, points, reason, actor, now):
                         rules=[["goodwill", points]], version=programme.version, actor=actor)
     db.session.add(SupportAction(customer_id=customer_id, kind="goodwill", reason=reason, points=points,
                                  actor=actor, at=now))
-    db.session.flush()
+    appends.write(ids=True)
     result = {"id": entry.id, "points": points, "reason": reason, "by": actor,
               "available": customer.points_available}
     db.session.commit()

@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 from loyalty.extensions import db
 from loyalty.models import Customer, LedgerEntry
 from loyalty.programme import current_programme
+from loyalty.services import appends
 from rules import local_date
 
 
@@ -20,7 +21,7 @@ def book(customer, kind, points, status, at, *, order=None, reason="", rules=(),
                         rules=[list(hit) if isinstance(hit, (list, tuple)) else [hit.rule, hit.points]
                                for hit in rules],
                         programme_version=version, actor=actor)
-    db.session.add(entry)
+    appends.add(entry)
     if status == "pending":
         customer.points_pending += points
     else:

@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select
 from loyalty.errors import LoyaltyError
 from loyalty.extensions import core, db
 from loyalty.models import Order, ParkedRefund, TimelineEvent
-from loyalty.services import customers, timeline
+from loyalty.services import appends, customers, timeline
 from rules import available_on
 
 
@@ -52,11 +52,14 @@ def record_purchase(programme, command):
             raise LoyaltyError(409, "order_conflict", "This order id already belongs to another customer.",
                                {"order_id": command.order_key})
         return "duplicate"
-    order = Order(customer_id=customer.id, source=command.source, order_key=command.order_key,
-                  placed_at=command.at, currency=command.currency, total=command.total,
-                  lines=[dict(line) for line in command.lines], available_on=available_on(programme, command.at),
-                  programme_version=programme.version)
+    order = appends.add(Order(customer_id=customer.id, source=command.source, order_key=command.order_key,
+                              placed_at=command.at, currency=command.currency, total=command.total,
+                              lines=[dict(line) for line in command.lines],
+                              available_on=available_on(programme, command.at), programme_version=programme.version))
     _apply(programme, customer, order, TimelineEvent(kind="purchase", at=command.at, amount=command.total))
+    if parked:     # the refunds below read the purchase back and update the order row
+        appends.write()
+        order = db.session.get(Order, order.id)
     for refund in db.session.scalars(_PARKED, key).all() if parked else ():
         _refund(programme, customer, order, refund.refund_key, refund.at, refund.amount, refund.cumulative)
         db.session.delete(refund)
@@ -96,8 +99,7 @@ def _refund(programme, customer, order, refund_key, at, amount, cumulative):
 
 
 def _apply(programme, customer, order, event):
-    """Evaluate `event` in its place and add what it writes to the session (flushed once,
-    by the caller's next query or commit)."""
+    """Evaluate `event` in its place; it and what it books are written at commit."""
     event.customer_id, event.order = customer.id, order
     timeline.apply(programme, customer, event)
-    db.session.add(event)
+    appends.add(event)
