@@ -18,7 +18,10 @@ _TABLES = (Order, TimelineEvent, LedgerEntry)      # in foreign-key order
 
 
 def add(row):
-    db.session().info.setdefault(_QUEUE, []).append(row)
+    """Queue `row` with this transaction (begun now if need be, so its rollback drops it)."""
+    session = db.session()
+    session.connection()
+    session.info.setdefault(_QUEUE, []).append(row)
     return row
 
 
@@ -62,5 +65,6 @@ def _write_before_commit(session):
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _drop_after_rollback(session, _previous):
-    session.info.pop(_QUEUE, None)
+def _drop_after_rollback(session, previous):
+    if previous.parent is None:       # the transaction itself, not a savepoint in it
+        session.info.pop(_QUEUE, None)
