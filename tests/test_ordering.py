@@ -35,6 +35,21 @@ def test_a_refund_before_its_purchase_is_parked_and_applied_when_the_purchase_co
     assert state.order(app, "o-9")["refunded"] == 5000
 
 
+def test_several_parked_refunds_of_a_late_purchase_end_as_if_delivered_in_order(app_factory, database_url):
+    """Two partial refunds parked, then their purchase arrives late (after a newer purchase):
+    each refund must start from the state the one before left (found by the stateful test)."""
+    now = int(time.time())
+    newer = purchase(order="o-1", amount=1_000, created=now - 30)
+    late = purchase(order="o-2", amount=3_700, created=now - 300)
+    first, second = (refund(order="o-2", refund_id=f"r-{n}", amount=amount, created=now - 200 + n)
+                     for n, amount in ((1, 99), (2, 1_234)))
+    in_order = run(app_factory, database_url, [late, first, second, newer])
+    reset(app_factory(database_url))
+    parked_first = run(app_factory, database_url, [newer, first, second, late])
+    assert parked_first == in_order
+    assert in_order[0]["pending"] == in_order[1]["pending"] == 10 + 37 + 100 - 1 - 12    # 100: welcome bonus
+
+
 def test_a_parked_refund_counts_once_even_when_redelivered(app, client):
     now = int(time.time())
     post_shop(client, refund(refund_id="r-1", amount=5000, created=now))

@@ -3,9 +3,10 @@ Core INSERT per table, not through the ORM's unit of work, which cost a webhook 
 its CPU (bench/history.md).
 
 The rows are mapped objects kept out of the session: code builds and reads them as usual
-and `add`s them here. `write` inserts what is queued, orders first (the others name them);
-every commit writes what is left first, and a rollback drops it. Code that must find the
-rows with SQL inside the same transaction calls `write` before its query.
+and `add`s them here. `write` inserts what is queued, orders first (the others name them).
+Queued rows are written wherever the session would autoflush (before an ORM query, unless
+inside `no_autoflush`) and before every commit; a rollback drops them. A queued row is
+final once written: changes made to the object afterwards are not saved (reload it).
 """
 from sqlalchemy import event, inspect, insert
 from sqlalchemy.orm import Session
@@ -62,6 +63,13 @@ def _values(row):
 @event.listens_for(Session, "before_commit")
 def _write_before_commit(session):
     write(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _write_before_queries(orm_execute_state):
+    session = orm_execute_state.session
+    if session.autoflush and _QUEUE in session.info:
+        write(session)
 
 
 @event.listens_for(Session, "after_soft_rollback")
