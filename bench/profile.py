@@ -4,6 +4,7 @@ one request sends and a pyinstrument profile of many.
 
     .venv/bin/python bench/profile.py [webhook|balance] [requests]
 """
+import os
 import sys
 import time
 from datetime import datetime, timezone
@@ -93,7 +94,7 @@ def main(kind="webhook", count=2000):
                 assert client.open(path, method=method, headers=headers, data=body).status_code == 200
         elapsed = time.perf_counter() - started
         print(f"profiled: {len(work)} requests, {elapsed / len(work) * 1000:.2f} ms each")
-        print(profiler.output_text(unicode=True, color=False, show_all=bool(__import__("os").environ.get("PROFILE_ALL"))))
+        print(profiler.output_text(unicode=True, color=False, show_all=bool(os.environ.get("PROFILE_ALL"))))
     finally:
         server.destroy()
 

@@ -19,7 +19,7 @@ from flask_smorest.utils import deepupdate
 from sqlalchemy import bindparam, select
 
 from loyalty.errors import LoyaltyError
-from loyalty.extensions import core, db
+from loyalty.extensions import core
 from loyalty.models import ApiKey
 
 KEY_PREFIX = "lk_"

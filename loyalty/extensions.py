@@ -36,7 +36,8 @@ def _tune_sqlite(dbapi_connection, _record):
 
 def core(statement, parameters=None):
     """Run a Core statement on the session's connection and transaction, skipping the ORM's
-    execution step (no autoflush: the statements passed here touch no pending ORM rows)."""
+    execution step: no autoflush, and queued appends are not written first, so use it for
+    statements that do not read rows this transaction has yet to write."""
     return db.session.connection().execute(statement, parameters)
 
 

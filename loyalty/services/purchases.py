@@ -32,6 +32,8 @@ _ORDER = select(Order).where(_of_order_key(Order))
 _SEEN = select(select(Order.customer_id).where(_of_order_key(Order)).scalar_subquery(),
                select(ParkedRefund.id).where(_of_order_key(ParkedRefund)).exists())
 _PARKED = select(ParkedRefund).where(_of_order_key(ParkedRefund)).order_by(ParkedRefund.at, ParkedRefund.id)
+_PARKED_ONE = select(ParkedRefund.id).where(_of_order_key(ParkedRefund),
+                                            ParkedRefund.refund_key == bindparam("refund_key"))
 
 
 def _order(source, order_key):
@@ -60,9 +62,9 @@ def record_purchase(programme, command):
     if parked:     # the refunds below read the purchase back and update the order row
         appends.write()
         order = db.session.get(Order, order.id)
-    for refund in db.session.scalars(_PARKED, key).all() if parked else ():
-        _refund(programme, customer, order, refund.refund_key, refund.at, refund.amount, refund.cumulative)
-        db.session.delete(refund)
+        for refund in db.session.scalars(_PARKED, key).all():
+            _refund(programme, customer, order, refund.refund_key, refund.at, refund.amount, refund.cumulative)
+            db.session.delete(refund)
     return "processed"
 
 
@@ -77,9 +79,8 @@ def record_refund(programme, command):
 
 
 def _park(command):
-    duplicate = db.session.scalars(select(ParkedRefund.id).where(
-        ParkedRefund.source == command.source, ParkedRefund.order_key == command.order_key,
-        ParkedRefund.refund_key == command.refund_key)).first()
+    duplicate = db.session.scalars(_PARKED_ONE, {"source": command.source, "order_key": command.order_key,
+                                                 "refund_key": command.refund_key}).first()
     if duplicate is None:
         db.session.add(ParkedRefund(source=command.source, order_key=command.order_key,
                                     refund_key=command.refund_key, at=command.at, amount=command.amount,
@@ -99,7 +100,8 @@ def _refund(programme, customer, order, refund_key, at, amount, cumulative):
 
 
 def _apply(programme, customer, order, event):
-    """Evaluate `event` in its place; it and what it books are written at commit."""
+    """Evaluate `event` in its place; it and the rows it books are queued (services.appends)
+    and written with the transaction."""
     event.customer_id, event.order = customer.id, order
     timeline.apply(programme, customer, event)
     appends.add(event)

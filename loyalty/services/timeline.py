@@ -127,8 +127,9 @@ def _store_order(order, state, programme):
 
 def apply(programme, customer, event):
     """Book what `event` (a new timeline row, with its order) changes, with any corrections
-    to later events; update the order rows, spend buckets and the customer. Nothing is
-    written until the caller's flush: each row is written once, with its final values."""
+    to later events; update the order rows, spend buckets and the customer. New rows are
+    queued for the transaction (services.appends) and loaded rows flushed with it, so each
+    is written once, with its final values; spend buckets are added at once."""
     with db.session.no_autoflush:
         result = replay(programme, customer, event)
         _book(programme, customer, event, result)
