@@ -41,14 +41,6 @@ def core(statement, parameters=None):
     return db.session.connection().execute(statement, parameters)
 
 
-def single_statement_reads():
-    """Let this request's reads run without a transaction on PostgreSQL: each is one
-    statement with its own snapshot either way (READ COMMITTED), and it saves the BEGIN and
-    ROLLBACK round trips. Only before the request has begun a transaction."""
-    if db.engine.dialect.name == "postgresql" and not db.session().in_transaction():
-        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-
-
 def init_app(app):
     from loyalty import models  # noqa: F401  (the models must be known to Alembic)
 

@@ -1,14 +1,16 @@
 """Request rates on the /v1 API: a rate per credential, and a budget of failed credentials
 (401s) per client address, both answered 429 with Retry-After.
 
-Counted in fixed windows with the `limits` package (what Flask-Limiter counts with, minus
-its per-request machinery, which cost more than the balance read it guarded). Counts live
-in LOYALTY_RATELIMIT_STORAGE_URI: `memory://` is per process; point it at Redis or
-memcached to share them across workers.
+Counted in fixed windows that open at a key's first hit. LOYALTY_RATELIMIT_STORAGE_URI
+says where: `memory://` counts in this process (a dict under a lock: the `limits`
+package's own memory storage starts a timer thread every 10 ms under load, which cost a
+balance read more CPU than its query); any other URI (Redis, memcached) shares the counts
+across workers through the `limits` package.
 """
 import functools
 import hashlib
 import math
+import threading
 import time
 
 from flask import current_app, request
@@ -26,9 +28,59 @@ def credential_key():
     return hashlib.sha256(request.headers.get("Authorization", "").encode()).hexdigest()
 
 
+class LocalWindows:
+    """Fixed windows in this process: key -> [window end, hits]. Ended windows are swept
+    once the table passes `sweep_at` keys, so many addresses cannot grow it for good."""
+
+    def __init__(self, clock=time.monotonic, sweep_at=10_000):
+        self.windows, self.lock, self.clock, self.sweep_at = {}, threading.Lock(), clock, sweep_at
+
+    def _window(self, limit, key, now):
+        window = self.windows.get(key)
+        if window is None or window[0] <= now:
+            if len(self.windows) >= self.sweep_at:
+                self.windows = {k: w for k, w in self.windows.items() if w[0] > now}
+            window = self.windows[key] = [now + limit.get_expiry(), 0]
+        return window
+
+    def hit(self, limit, *key):
+        """Count one; False once the window already holds `limit.amount`."""
+        with self.lock:
+            window = self._window(limit, key, self.clock())
+            if window[1] >= limit.amount:
+                return False
+            window[1] += 1
+            return True
+
+    def test(self, limit, *key):
+        with self.lock:
+            window = self.windows.get(key)
+            return window is None or window[0] <= self.clock() or window[1] < limit.amount
+
+    def retry_after(self, limit, *key):
+        with self.lock:
+            window = self.windows.get(key)
+            return window[0] - self.clock() if window else 0
+
+
+class SharedWindows:
+    """Fixed windows in shared storage, through the `limits` package."""
+
+    def __init__(self, storage):
+        self.counter = FixedWindowRateLimiter(storage)
+        self.hit, self.test = self.counter.hit, self.counter.test
+
+    def retry_after(self, limit, *key):
+        return self.counter.get_window_stats(limit, *key).reset_time - time.time()
+
+
+def windows(uri):
+    return LocalWindows() if uri == "memory://" else SharedWindows(storage_from_string(uri))
+
+
 class RequestLimits:
     def __init__(self, app, blueprints):
-        self.counter = FixedWindowRateLimiter(storage_from_string(app.config["LOYALTY_RATELIMIT_STORAGE_URI"]))
+        self.counter = windows(app.config["LOYALTY_RATELIMIT_STORAGE_URI"])
         self.blueprints = {blueprint.name for blueprint in blueprints}
         app.before_request(self.check)
         app.after_request(self.count_failure)
@@ -51,9 +103,9 @@ class RequestLimits:
         return response
 
     def _refuse(self, limit, *key):
-        reset = self.counter.get_window_stats(limit, *key).reset_time
+        wait = self.counter.retry_after(limit, *key)
         raise LoyaltyError(429, "rate_limited", f"Too many requests: at most {limit}; retry later.",
-                           headers={"Retry-After": str(max(1, math.ceil(reset - time.time())))})
+                           headers={"Retry-After": str(max(1, math.ceil(wait)))})
 
 
 def init_app(app, blueprints):

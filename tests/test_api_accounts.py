@@ -3,6 +3,7 @@ import time
 
 import pytest
 
+from loyalty.api import schemas
 from tests.api import bearer, make_key, token
 from tests.webhooks import post_shop, purchase, refund
 
@@ -55,6 +56,8 @@ def test_balance_after_purchases_shows_tier_discount_and_spend(client, shop):
     assert body["discount_percent"] == 7
     assert body["qualifying_spend"] == body["lifetime_spend"] == {"amount": 111_999, "currency": "EUR"}
     assert body["priority_support"] is True
+    # built JSON-ready, without a marshmallow dump: exactly what the documented schema makes
+    assert schemas.Balance().dump(schemas.Balance().load(body)) == body
 
 
 def test_unknown_customer_is_404(client, shop):

@@ -1,4 +1,7 @@
 """Callers past the request rate, and repeated failed credentials, get 429 with Retry-After."""
+from limits.storage import storage_from_string
+
+from loyalty.limits import LocalWindows, SharedWindows, rate
 from tests.api import bearer, make_key
 
 
@@ -20,3 +23,45 @@ def test_repeated_failed_credentials_get_429_even_with_new_guesses(app, database
     statuses = [client.get("/v1/customers/c/balance", headers=bearer(f"lk_guess{i}_x")).status_code for i in range(5)]
     assert statuses[:3] == [401, 401, 401] and statuses[3:] == [429, 429]
     assert int(client.get("/v1/customers/c/balance", headers=bearer("lk_z_z")).headers["Retry-After"]) > 0
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_local_windows_open_at_the_first_hit_refuse_past_the_amount_and_reopen():
+    clock, limit = Clock(), rate("2 per minute")
+    windows = LocalWindows(clock)
+    assert windows.test(limit, "k") and windows.hit(limit, "k")
+    clock.now += 30
+    assert windows.hit(limit, "k") and not windows.test(limit, "k")
+    assert not windows.hit(limit, "k")
+    assert windows.retry_after(limit, "k") == 30            # the window opened at the first hit
+    assert windows.hit(limit, "other")                      # every key its own window
+    clock.now += 30
+    assert windows.test(limit, "k") and windows.hit(limit, "k")
+    assert windows.retry_after(limit, "k") == 60
+
+
+def test_local_windows_sweep_ended_windows_once_the_table_is_full():
+    clock, limit = Clock(), rate("1 per second")
+    windows = LocalWindows(clock, sweep_at=100)
+    for address in range(100):
+        windows.hit(limit, "failed-credentials", str(address))
+    clock.now += 2
+    windows.hit(limit, "failed-credentials", "new")
+    assert len(windows.windows) == 1
+
+
+def test_shared_windows_count_the_same_way_through_the_limits_package():
+    """Redis or memcached in production; the package's own memory storage here."""
+    limit = rate("2 per minute")
+    windows = SharedWindows(storage_from_string("memory://"))
+    assert windows.hit(limit, "k") and windows.hit(limit, "k")
+    assert not windows.test(limit, "k") and not windows.hit(limit, "k")
+    assert 0 < windows.retry_after(limit, "k") <= 60
+    assert windows.hit(limit, "other")

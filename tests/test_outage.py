@@ -5,6 +5,7 @@ from flask_migrate import upgrade
 
 from loyalty.extensions import db
 from tests import state
+from tests.api import bearer, make_key
 from tests.postgres import PostgresServer
 from tests.webhooks import post_shop, purchase
 
@@ -22,6 +23,8 @@ def test_webhook_during_an_outage_is_refused_for_retry_and_counted_once_after(ow
         upgrade()
     client = app.test_client()
     assert post_shop(client, purchase(order="before", amount=10_000)).status_code == 200
+    key = bearer(make_key(app.test_cli_runner(), "shop"))
+    assert client.get("/v1/customers/c-42/balance", headers=key).status_code == 200     # the key is cached now
 
     own_server.stop()
     delayed = purchase(order="during", amount=20_000)
@@ -32,6 +35,9 @@ def test_webhook_during_an_outage_is_refused_for_retry_and_counted_once_after(ow
     body = refused.get_data(as_text=True)
     assert "psycopg" not in body and "127.0.0.1" not in body and "INSERT" not in body
     assert client.get("/health").status_code == 503
+    balance = client.get("/v1/customers/c-42/balance", headers=key)      # read on the driver (loyalty/reads.py)
+    assert balance.status_code == 503 and balance.get_json()["error"]["code"] == "storage_unavailable"
+    assert "psycopg" not in balance.get_data(as_text=True) and "SELECT" not in balance.get_data(as_text=True)
 
     own_server.start()
     own_server.wait_until_accepting()
@@ -39,5 +45,6 @@ def test_webhook_during_an_outage_is_refused_for_retry_and_counted_once_after(ow
     assert post_shop(client, delayed).get_json() == {"status": "processed"}
     assert post_shop(client, delayed).get_json() == {"status": "duplicate"}
     assert state.customer(app, "c-42")["pending"] == 100 + 100 + 200     # welcome once, both purchases
+    assert client.get("/v1/customers/c-42/balance", headers=key).get_json()["points"]["pending"] == 400
     with app.app_context():
         db.engine.dispose()

@@ -5,7 +5,6 @@ from flask_smorest import Blueprint
 from loyalty.api import schemas
 from loyalty.api.errors import documented_errors
 from loyalty.auth import require
-from loyalty.extensions import single_statement_reads
 from loyalty.models.types import utcnow
 from loyalty.programme import current_programme
 from loyalty.services import accounts
@@ -20,7 +19,6 @@ blp = Blueprint("checkout", __name__, url_prefix="/v1/customers", description="D
 @documented_errors(400, 401, 403, 404, 422)
 def quote(body, customer_id):
     """The standing discount on an order and what points could take off it."""
-    single_statement_reads()
     programme, now = current_programme(), utcnow()
     return accounts.quote_for(programme, accounts.read_standing(programme, customer_id, now), body["order_total"],
                               body.get("redeem_points"), now)

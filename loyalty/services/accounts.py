@@ -11,7 +11,8 @@ import json
 from sqlalchemy import bindparam, select, tuple_
 
 from loyalty.errors import LoyaltyError
-from loyalty.extensions import core, db
+from loyalty import reads
+from loyalty.extensions import db
 from loyalty.models import Customer, LedgerEntry, Order, Redemption, SupportAction
 from loyalty.services import appends, customers, ledger, spend
 from loyalty.services.snapshots import standing_of
@@ -29,16 +30,19 @@ def find(customer_id):
 
 
 def read_standing(programme, customer_id, now):
-    """The customer's row and qualifying spend as of `now`, in one Core statement (a
-    read-only snapshot, no ORM objects): what balance and quotes need."""
-    row = core(_STANDING, {"customer_id": customer_id, "start": window_start(programme, now),
-                           "end": local_date(programme, now)}).first()
+    """The customer's standing and qualifying spend as of `now`, in one read-only statement
+    (no ORM objects): what balance and quotes need."""
+    row = reads.first(_STANDING, {"customer_id": customer_id, "start": window_start(programme, now),
+                                  "end": local_date(programme, now)})
     if row is None:
         raise LoyaltyError(404, "not_found", "No such customer.")
     return row
 
 
-_STANDING = select(*Customer.__table__.c, spend.window_sum(bindparam("start"), bindparam("end")).label("qualifying")) \
+_STANDING = select(*[Customer.__table__.c[name] for name in (
+    "id", "points_available", "points_pending", "tier", "tier_since", "lifetime_spend", "first_purchase_at",
+    "birthday", "tier_floor", "floor_since", "manual_priority_reason", "manual_priority_until",
+    "manual_priority_by")], spend.window_sum(bindparam("start"), bindparam("end")).label("qualifying")) \
     .where(Customer.id == bindparam("customer_id"))
 
 
@@ -53,7 +57,8 @@ def _money(programme, amount):
 
 
 def balance(programme, customer, now):
-    """`customer`: a row of read_standing."""
+    """`customer`: a row of read_standing. Ready for JSON as it is (times in ISO 8601), in
+    the shape of schemas.Balance."""
     qualifying = customer.qualifying
     tier = programme.tier(customer.tier)
     higher = [t for t in programme.tiers if t.threshold > tier.threshold]
@@ -62,11 +67,12 @@ def balance(programme, customer, now):
         following = {"name": higher[0].name,
                      "spend_needed": _money(programme, max(0, higher[0].threshold - qualifying))}
     flags = support_flags(programme, customer.tier, _manual(customer), now)
+    since = customer.tier_since
     return {
         "customer_id": customer.id,
         "points": {"available": customer.points_available, "pending": customer.points_pending,
                    "expiring": expiring(programme, customer)},
-        "tier": {"name": tier.name, "since": customer.tier_since, "next": following},
+        "tier": {"name": tier.name, "since": since.isoformat() if since else None, "next": following},
         "discount_percent": discount_for(programme, customer.lifetime_spend)[0],
         "qualifying_spend": _money(programme, qualifying),
         "lifetime_spend": _money(programme, customer.lifetime_spend),
@@ -74,19 +80,16 @@ def balance(programme, customer, now):
     }
 
 
-def expiring(programme, customer, chunk=50):
+def expiring(programme, customer):
     """What expires next, by date, soonest first (at most 12). Spending uses the oldest lots
     first, so the balance sits in the newest lots: read them newest first, only until the
     cached balance is covered, whatever the length of the history."""
     remaining, groups, before = customer.points_available, {}, None
     while remaining > 0:
-        query = (select(LedgerEntry.id, LedgerEntry.available_on, LedgerEntry.points)
-                 .where(LedgerEntry.customer_id == customer.id, LedgerEntry.status == "available",
-                        LedgerEntry.points > 0)
-                 .order_by(LedgerEntry.available_on.desc(), LedgerEntry.id.desc()).limit(chunk))
-        if before is not None:
-            query = query.where(tuple_(LedgerEntry.available_on, LedgerEntry.id) < before)
-        lots = core(query).all()
+        if before is None:
+            lots = reads.rows(_NEWEST_LOTS, {"customer_id": customer.id})
+        else:
+            lots = reads.rows(_LOTS_BEFORE, {"customer_id": customer.id, "on": before[0], "entry": before[1]})
         for entry_id, became_available, points in lots:
             taken = min(points, remaining)
             on = expires_on(programme, became_available)
@@ -95,9 +98,18 @@ def expiring(programme, customer, chunk=50):
             before = (became_available, entry_id)
             if not remaining:
                 break
-        if len(lots) < chunk:
+        if len(lots) < LOTS_PER_READ:
             break
-    return [{"points": points, "on": on} for on, points in sorted(groups.items())[:12]]
+    return [{"points": points, "on": on.isoformat()} for on, points in sorted(groups.items())[:12]]
+
+
+LOTS_PER_READ = 50
+_NEWEST_LOTS = (select(LedgerEntry.id, LedgerEntry.available_on, LedgerEntry.points)
+                .where(LedgerEntry.customer_id == bindparam("customer_id"), LedgerEntry.status == "available",
+                       LedgerEntry.points > 0)
+                .order_by(LedgerEntry.available_on.desc(), LedgerEntry.id.desc()).limit(LOTS_PER_READ))
+_LOTS_BEFORE = _NEWEST_LOTS.where(tuple_(LedgerEntry.available_on, LedgerEntry.id) < tuple_(bindparam("on"),
+                                                                                            bindparam("entry")))
 
 
 def _cursor(entry_id):
@@ -115,18 +127,28 @@ def _after(cursor):
                            {"cursor": cursor}) from None
 
 
-def transactions(customer, limit, cursor=None):
+def transactions(customer_id, limit, cursor=None):
     """History, newest first, `limit` at a time; `next_cursor` continues where this page ended."""
-    query = (select(LedgerEntry, Order.order_key).outerjoin(Order, LedgerEntry.order_id == Order.id)
-             .where(LedgerEntry.customer_id == customer.id).order_by(LedgerEntry.id.desc()).limit(limit + 1))
+    if reads.first(_CUSTOMER, {"customer_id": customer_id}) is None:
+        raise LoyaltyError(404, "not_found", "No such customer.")
     if cursor:
-        query = query.where(LedgerEntry.id < _after(cursor))
-    rows = db.session.execute(query).all()
+        rows = reads.rows(_HISTORY_BEFORE, {"customer_id": customer_id, "limit": limit + 1, "entry": _after(cursor)})
+    else:
+        rows = reads.rows(_HISTORY, {"customer_id": customer_id, "limit": limit + 1})
     page = rows[:limit]
-    entries = [{"id": entry.id, "kind": entry.kind, "points": entry.points, "status": entry.status, "at": entry.at,
-                "order_id": order_key, "reason": entry.reason, "rules": [rule for rule, _ in entry.rules],
-                "programme_version": entry.programme_version, "by": entry.actor} for entry, order_key in page]
-    return {"entries": entries, "next_cursor": _cursor(page[-1][0].id) if len(rows) > limit else None}
+    entries = [{"id": row.id, "kind": row.kind, "points": row.points, "status": row.status, "at": row.at,
+                "order_id": row.order_key, "reason": row.reason, "rules": [rule for rule, _ in row.rules],
+                "programme_version": row.programme_version, "by": row.actor} for row in page]
+    return {"entries": entries, "next_cursor": _cursor(page[-1].id) if len(rows) > limit else None}
+
+
+_CUSTOMER = select(Customer.id).where(Customer.id == bindparam("customer_id"))
+_HISTORY = (select(LedgerEntry.id, LedgerEntry.kind, LedgerEntry.points, LedgerEntry.status, LedgerEntry.at,
+                   Order.order_key, LedgerEntry.reason, LedgerEntry.rules, LedgerEntry.programme_version,
+                   LedgerEntry.actor)
+            .outerjoin(Order, LedgerEntry.order_id == Order.id).where(LedgerEntry.customer_id == bindparam("customer_id"))
+            .order_by(LedgerEntry.id.desc()).limit(bindparam("limit")))
+_HISTORY_BEFORE = _HISTORY.where(LedgerEntry.id < bindparam("entry"))
 
 
 def _check_currency(programme, money):

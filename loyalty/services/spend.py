@@ -1,6 +1,6 @@
 """Spend buckets: one row per customer and day holding that day's net spend, so qualifying
 spend is a sum over at most a window's worth of rows, never a scan of every purchase."""
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import BigInteger, bindparam, cast, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -10,8 +10,9 @@ from rules import local_date, window_start
 
 
 def window_sum(start, end, customer_id=Customer.id):
-    """Net spend of a customer's buckets from `start` to `end` (dates), as a scalar subquery."""
-    return select(func.coalesce(func.sum(SpendBucket.amount), 0)).where(
+    """Net spend of a customer's buckets from `start` to `end` (dates), as a scalar subquery:
+    a bigint (PostgreSQL's SUM of bigints is numeric, which the driver gives as a Decimal)."""
+    return select(cast(func.coalesce(func.sum(SpendBucket.amount), 0), BigInteger)).where(
         SpendBucket.customer_id == customer_id, SpendBucket.day >= start, SpendBucket.day <= end).scalar_subquery()
 
 
