@@ -24,10 +24,14 @@ class _Plan:
         self.statement, self.compiled = statement, statement.compile(dialect=dialect)
         columns = list(statement.selected_columns)
         self.row = namedtuple("Row", [column.key for column in columns])
-        self.processors = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns]
+        processors = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns]
+        self.processors = processors if any(processors) else None
 
-    def convert(self, values):
-        return self.row(*[convert(value) if convert else value for convert, value in zip(self.processors, values)])
+    def convert(self, found):
+        if self.processors is None:
+            return list(map(self.row._make, found))
+        return [self.row(*[convert(value) if convert else value for convert, value in zip(self.processors, values)])
+                for values in found]
 
 
 def rows(statement, parameters):
@@ -38,7 +42,7 @@ def rows(statement, parameters):
     plan = _PLANS.get(id(statement))
     if plan is None or plan.statement is not statement:
         plan = _PLANS[id(statement)] = _Plan(statement, engine.dialect)
-    return [plan.convert(values) for values in _fetch(engine, plan.compiled, parameters)]
+    return plan.convert(_fetch(engine, plan.compiled, parameters))
 
 
 def first(statement, parameters):

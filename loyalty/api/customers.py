@@ -31,7 +31,7 @@ def enrol(profile, customer_id):
 def balance(customer_id):
     """Points (available, pending, expiring), tier, discount and spend."""
     programme, now = current_programme(), utcnow()
-    standing = accounts.balance(programme, accounts.read_standing(programme, customer_id, now), now)
+    standing = accounts.balance(programme, accounts.read_standing(programme, customer_id, now, lots=True), now)
     return current_app.json.response(standing)     # JSON-ready in the Balance shape: no second dump
 
 

@@ -7,11 +7,13 @@ spend buckets: their cost does not grow with the customer's history.
 import base64
 import hashlib
 import json
+from datetime import date
 
-from sqlalchemy import bindparam, select, tuple_
+from sqlalchemy import bindparam, func, literal_column, select, tuple_
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
-from loyalty.errors import LoyaltyError
 from loyalty import reads
+from loyalty.errors import LoyaltyError
 from loyalty.extensions import db
 from loyalty.models import Customer, LedgerEntry, Order, Redemption, SupportAction
 from loyalty.services import appends, customers, ledger, spend
@@ -29,21 +31,41 @@ def find(customer_id):
     return customer
 
 
-def read_standing(programme, customer_id, now):
+def read_standing(programme, customer_id, now, lots=False):
     """The customer's standing and qualifying spend as of `now`, in one read-only statement
-    (no ORM objects): what balance and quotes need."""
-    row = reads.first(_STANDING, {"customer_id": customer_id, "start": window_start(programme, now),
-                                  "end": local_date(programme, now)})
+    (no ORM objects): what balance and quotes need. With `lots`, on PostgreSQL the same
+    statement brings the newest lots for `expiring`, so a balance is one round trip."""
+    with_lots = lots and db.engine.dialect.name == "postgresql"
+    row = reads.first(_STANDING_AND_LOTS if with_lots else _STANDING,
+                      {"customer_id": customer_id, "start": window_start(programme, now),
+                       "end": local_date(programme, now)})
     if row is None:
         raise LoyaltyError(404, "not_found", "No such customer.")
     return row
 
 
+LOTS_PER_READ = 50
+# Lots: credits to available points, read newest first. The constants are inlined so that
+# PostgreSQL's partial lots index serves prepared (generic) plans too.
+_LOT = (LedgerEntry.status == literal_column("'available'"), LedgerEntry.points > literal_column("0"))
+_NEWEST_FIRST = (LedgerEntry.available_on.desc(), LedgerEntry.id.desc())
+_NEWEST_LOTS = (select(LedgerEntry.id, LedgerEntry.available_on, LedgerEntry.points)
+                .where(LedgerEntry.customer_id == bindparam("customer_id"), *_LOT)
+                .order_by(*_NEWEST_FIRST).limit(LOTS_PER_READ))
+_LOTS_BEFORE = _NEWEST_LOTS.where(tuple_(LedgerEntry.available_on, LedgerEntry.id) < tuple_(bindparam("on"),
+                                                                                            bindparam("entry")))
 _STANDING = select(*[Customer.__table__.c[name] for name in (
     "id", "points_available", "points_pending", "tier", "tier_since", "lifetime_spend", "first_purchase_at",
     "birthday", "tier_floor", "floor_since", "manual_priority_reason", "manual_priority_until",
     "manual_priority_by")], spend.window_sum(bindparam("start"), bindparam("end")).label("qualifying")) \
     .where(Customer.id == bindparam("customer_id"))
+_newest = (select(LedgerEntry.id, LedgerEntry.available_on, LedgerEntry.points)
+           .where(LedgerEntry.customer_id == Customer.id, *_LOT).order_by(*_NEWEST_FIRST).limit(LOTS_PER_READ)
+           .correlate(Customer).subquery("newest"))
+# PostgreSQL only: the first page of lots as a JSON array of [id, "YYYY-MM-DD", points]
+_STANDING_AND_LOTS = _STANDING.add_columns(select(func.json_agg(aggregate_order_by(
+    func.json_build_array(_newest.c.id, _newest.c.available_on, _newest.c.points),
+    _newest.c.available_on.desc(), _newest.c.id.desc()))).scalar_subquery().label("lots"))
 
 
 def _manual(customer):
@@ -83,11 +105,12 @@ def balance(programme, customer, now):
 def expiring(programme, customer):
     """What expires next, by date, soonest first (at most 12). Spending uses the oldest lots
     first, so the balance sits in the newest lots: read them newest first, only until the
-    cached balance is covered, whatever the length of the history."""
+    cached balance is covered, whatever the length of the history. The first page may come
+    with the standing (`customer.lots`)."""
     remaining, groups, before = customer.points_available, {}, None
     while remaining > 0:
         if before is None:
-            lots = reads.rows(_NEWEST_LOTS, {"customer_id": customer.id})
+            lots = _first_lots(customer)
         else:
             lots = reads.rows(_LOTS_BEFORE, {"customer_id": customer.id, "on": before[0], "entry": before[1]})
         for entry_id, became_available, points in lots:
@@ -103,13 +126,11 @@ def expiring(programme, customer):
     return [{"points": points, "on": on.isoformat()} for on, points in sorted(groups.items())[:12]]
 
 
-LOTS_PER_READ = 50
-_NEWEST_LOTS = (select(LedgerEntry.id, LedgerEntry.available_on, LedgerEntry.points)
-                .where(LedgerEntry.customer_id == bindparam("customer_id"), LedgerEntry.status == "available",
-                       LedgerEntry.points > 0)
-                .order_by(LedgerEntry.available_on.desc(), LedgerEntry.id.desc()).limit(LOTS_PER_READ))
-_LOTS_BEFORE = _NEWEST_LOTS.where(tuple_(LedgerEntry.available_on, LedgerEntry.id) < tuple_(bindparam("on"),
-                                                                                            bindparam("entry")))
+
+def _first_lots(customer):
+    if "lots" not in customer._fields:
+        return reads.rows(_NEWEST_LOTS, {"customer_id": customer.id})
+    return [(entry_id, date.fromisoformat(on), points) for entry_id, on, points in customer.lots or ()]
 
 
 def _cursor(entry_id):
