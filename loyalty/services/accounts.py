@@ -2,14 +2,16 @@
 quotes, redemptions, support flags, manual priority and goodwill.
 
 Balance and support flags read the cached standing (one row) plus at most a window of
-spend buckets: their cost does not grow with the customer's history.
+spend buckets and, for `expiring`, the newest lots until the balance is covered: their
+cost does not grow with the customer's history. Balance, quote and history read through
+loyalty/reads.py (no ORM session on PostgreSQL).
 """
 import base64
 import hashlib
 import json
 from datetime import date
 
-from sqlalchemy import bindparam, func, literal_column, select, tuple_
+from sqlalchemy import bindparam, case, func, literal_column, select, tuple_
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from loyalty import reads
@@ -62,10 +64,22 @@ _STANDING = select(*[Customer.__table__.c[name] for name in (
 _newest = (select(LedgerEntry.id, LedgerEntry.available_on, LedgerEntry.points)
            .where(LedgerEntry.customer_id == Customer.id, *_LOT).order_by(*_NEWEST_FIRST).limit(LOTS_PER_READ)
            .correlate(Customer).subquery("newest"))
-# PostgreSQL only: the first page of lots as a JSON array of [id, "YYYY-MM-DD", points]
-_STANDING_AND_LOTS = _STANDING.add_columns(select(func.json_agg(aggregate_order_by(
-    func.json_build_array(_newest.c.id, _newest.c.available_on, _newest.c.points),
-    _newest.c.available_on.desc(), _newest.c.id.desc()))).scalar_subquery().label("lots"))
+_held_before = func.sum(_newest.c.points).over(order_by=(_newest.c.available_on.desc(), _newest.c.id.desc())) \
+    - _newest.c.points
+_running = select(_newest.c.available_on, _newest.c.points, _held_before.label("before")).subquery("running")
+_covered = (select(_running.c.available_on,
+                   func.sum(func.least(_running.c.points, Customer.points_available - _running.c.before)).label("taken"))
+            .where(_running.c.before < Customer.points_available).group_by(_running.c.available_on)
+            .correlate(Customer).subquery("covered"))
+# PostgreSQL only: `expiring` worked out on the first page of lots, as JSON {"held": points
+# the page covers, "groups": [["YYYY-MM-DD" the lots became available, points], ...]};
+# NULL without available points. The same rule as `expiring`, which takes over when the
+# page does not cover the balance.
+_STANDING_AND_LOTS = _STANDING.add_columns(case((Customer.points_available > 0, select(func.json_build_object(
+    literal_column("'held'"), func.coalesce(func.sum(_covered.c.taken), 0),
+    literal_column("'groups'"), func.json_agg(aggregate_order_by(
+        func.json_build_array(_covered.c.available_on, _covered.c.taken), _covered.c.available_on))))
+    .scalar_subquery())).label("first_lots"))
 
 
 def _manual(customer):
@@ -105,12 +119,15 @@ def balance(programme, customer, now):
 def expiring(programme, customer):
     """What expires next, by date, soonest first (at most 12). Spending uses the oldest lots
     first, so the balance sits in the newest lots: read them newest first, only until the
-    cached balance is covered, whatever the length of the history. The first page may come
-    with the standing (`customer.lots`)."""
+    cached balance is covered, whatever the length of the history. On PostgreSQL the
+    standing's statement has already done this for the newest page (`first_lots`)."""
+    first = customer.first_lots if "first_lots" in customer._fields else None
+    if first is not None and first["held"] >= customer.points_available:
+        return _soonest({expires_on(programme, date.fromisoformat(on)): points for on, points in first["groups"]})
     remaining, groups, before = customer.points_available, {}, None
     while remaining > 0:
         if before is None:
-            lots = _first_lots(customer)
+            lots = reads.rows(_NEWEST_LOTS, {"customer_id": customer.id})
         else:
             lots = reads.rows(_LOTS_BEFORE, {"customer_id": customer.id, "on": before[0], "entry": before[1]})
         for entry_id, became_available, points in lots:
@@ -123,14 +140,11 @@ def expiring(programme, customer):
                 break
         if len(lots) < LOTS_PER_READ:
             break
+    return _soonest(groups)
+
+
+def _soonest(groups):
     return [{"points": points, "on": on.isoformat()} for on, points in sorted(groups.items())[:12]]
-
-
-
-def _first_lots(customer):
-    if "lots" not in customer._fields:
-        return reads.rows(_NEWEST_LOTS, {"customer_id": customer.id})
-    return [(entry_id, date.fromisoformat(on), points) for entry_id, on, points in customer.lots or ()]
 
 
 def _cursor(entry_id):
