@@ -1,10 +1,10 @@
-"""Read-only SELECTs of the hottest views (balance, quote), straight on the driver.
+"""Read-only SELECTs of the hottest views (balance, quote, history), straight on the driver.
 
 On PostgreSQL a statement is compiled once per process and run on a pooled driver
 connection in autocommit: one statement with its own snapshot (READ COMMITTED, as inside a
 transaction), no BEGIN/ROLLBACK round trips, and none of the Session and Connection
-bookkeeping, which cost more CPU than the query (bench/history.md: a balance read's CPU
-in-process went from about 1.0 to about 0.6 ms). The columns' types still convert what
+bookkeeping, which cost more CPU than the query (bench/history.md, round 3: one statement
+took 450 us of CPU through the session, 157-225 us this way). The columns' types still convert what
 comes back. Parameters go to the driver as given: plain values only (no bind conversions).
 Elsewhere (SQLite) the statement runs through the session.
 

@@ -7,7 +7,7 @@ from loyalty.api.errors import documented_errors
 from loyalty.auth import require
 from loyalty.models.types import utcnow
 from loyalty.programme import current_programme
-from loyalty.services import accounts
+from loyalty.services import accounts, balances
 
 blp = Blueprint("checkout", __name__, url_prefix="/v1/customers", description="Discount quotes and redemptions.")
 
@@ -20,7 +20,7 @@ blp = Blueprint("checkout", __name__, url_prefix="/v1/customers", description="D
 def quote(body, customer_id):
     """The standing discount on an order and what points could take off it."""
     programme, now = current_programme(), utcnow()
-    return accounts.quote_for(programme, accounts.read_standing(programme, customer_id, now), body["order_total"],
+    return accounts.quote_for(programme, balances.read_standing(programme, customer_id, now), body["order_total"],
                               body.get("redeem_points"), now)
 
 

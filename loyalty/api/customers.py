@@ -7,7 +7,7 @@ from loyalty.api.errors import documented_errors
 from loyalty.auth import require
 from loyalty.models.types import utcnow
 from loyalty.programme import current_programme
-from loyalty.services import accounts, customers
+from loyalty.services import balances, customers
 
 blp = Blueprint("customers", __name__, url_prefix="/v1/customers", description="Enrolment, balances and history.")
 
@@ -31,7 +31,7 @@ def enrol(profile, customer_id):
 def balance(customer_id):
     """Points (available, pending, expiring), tier, discount and spend."""
     programme, now = current_programme(), utcnow()
-    standing = accounts.balance(programme, accounts.read_standing(programme, customer_id, now, lots=True), now)
+    standing = balances.balance(programme, balances.read_standing(programme, customer_id, now, lots=True), now)
     return current_app.json.response(standing)     # JSON-ready in the Balance shape: no second dump
 
 
@@ -42,4 +42,4 @@ def balance(customer_id):
 @documented_errors(400, 401, 403, 404, 422)
 def transactions(page, customer_id):
     """Ledger entries, newest first, each with its reason and the rules behind it."""
-    return accounts.transactions(customer_id, page["limit"], page["cursor"])
+    return balances.transactions(customer_id, page["limit"], page["cursor"])
