@@ -4,9 +4,9 @@ On PostgreSQL a statement is compiled once per process and run on a pooled drive
 connection in autocommit: one statement with its own snapshot (READ COMMITTED, as inside a
 transaction), no BEGIN/ROLLBACK round trips, and none of the Session and Connection
 bookkeeping, which cost more CPU than the query (bench/history.md, round 3: one statement
-took 450 us of CPU through the session, 157-225 us this way). The columns' types still convert what
-comes back. Parameters go to the driver as given: plain values only (no bind conversions).
-Elsewhere (SQLite) the statement runs through the session.
+took 450 us of CPU through the session, 157-225 us this way). The columns' types still
+convert what comes back. Parameters go to the driver as given: plain values only (no bind
+conversions). Elsewhere (SQLite) the statement runs through the session.
 
 Only for views that write nothing: the read sees what is committed, not the session's work.
 """

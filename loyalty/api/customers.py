@@ -31,8 +31,8 @@ def enrol(profile, customer_id):
 def balance(customer_id):
     """Points (available, pending, expiring), tier, discount and spend."""
     programme, now = current_programme(), utcnow()
-    standing = balances.balance(programme, balances.read_standing(programme, customer_id, now, lots=True), now)
-    return current_app.json.response(standing)     # JSON-ready in the Balance shape: no second dump
+    answer = balances.balance(programme, balances.read_standing(programme, customer_id, now, lots=True), now)
+    return current_app.json.response(answer)     # JSON-ready in the Balance shape: no second dump
 
 
 @blp.route("/<string(maxlength=64):customer_id>/transactions")

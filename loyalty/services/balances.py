@@ -9,7 +9,7 @@ covered.
 import base64
 from datetime import date
 
-from sqlalchemy import bindparam, case, func, literal_column, select, tuple_
+from sqlalchemy import BigInteger, bindparam, case, cast, func, literal_column, select, tuple_
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from loyalty import reads
@@ -56,15 +56,16 @@ _held_before = func.sum(_newest.c.points).over(order_by=(_newest.c.available_on.
     - _newest.c.points
 _running = select(_newest.c.available_on, _newest.c.points, _held_before.label("before")).subquery("running")
 _taken = func.least(_running.c.points, Customer.points_available - _running.c.before)
-_covered = (select(_running.c.available_on, func.sum(_taken).label("taken"))
+_covered = (select(_running.c.available_on, cast(func.sum(_taken), BigInteger).label("taken"))
             .where(_running.c.before < Customer.points_available).group_by(_running.c.available_on)
             .correlate(Customer).subquery("covered"))
 # PostgreSQL only: `expiring` worked out on the first page of lots, as JSON {"held": points
-# the page covers, "groups": [["YYYY-MM-DD" the lots became available, points], ...]};
-# NULL without available points. The same rule as `expiring`, which takes over when the
+# the page covers, "groups": [["YYYY-MM-DD" the lots became available, points], ...]}, or
+# NULL without available points. The sums are cast back to bigint (a SUM of bigints is
+# numeric), so points stay integers. The same rule as `expiring`, which takes over when the
 # page does not cover the balance.
 _STANDING_AND_LOTS = _STANDING.add_columns(case((Customer.points_available > 0, select(func.json_build_object(
-    literal_column("'held'"), func.coalesce(func.sum(_covered.c.taken), 0),
+    literal_column("'held'"), cast(func.coalesce(func.sum(_covered.c.taken), 0), BigInteger),
     literal_column("'groups'"), func.json_agg(aggregate_order_by(
         func.json_build_array(_covered.c.available_on, _covered.c.taken), _covered.c.available_on))))
     .scalar_subquery())).label("first_lots"))
