@@ -3,7 +3,8 @@ import os
 
 from flask import Flask
 
-from loyalty import api, auth, config, errors, extensions, health, jobs, keys, limits, programme, reconcile, webhooks
+from loyalty import (api, auth, config, errors, event_commands, extensions, health, jobs, keys, limits, metrics,
+                     programme, reconcile, webhooks, worker)
 
 
 def create_app(test_config=None):
@@ -26,4 +27,7 @@ def create_app(test_config=None):
     keys.init_app(app)
     auth.init_app(app)
     jobs.init_app(app)
+    worker.init_app(app)
+    event_commands.init_app(app)
+    metrics.init_app(app)
     return app

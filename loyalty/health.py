@@ -3,26 +3,31 @@ human docs page (/docs), served from the swagger-ui-bundle package: no CDN neede
 import marshmallow as ma
 from flask import send_from_directory
 from flask_smorest import Blueprint
-from sqlalchemy import text
 from swagger_ui_bundle import swagger_ui_path
 
-from loyalty.extensions import db
+from loyalty import inbox
 
 blp = Blueprint("health", __name__, description="Service and database health.")
+
+
+class QueueSchema(ma.Schema):
+    depth = ma.fields.Integer(metadata={"description": "Events recorded and not applied yet."})
+    oldest_age_s = ma.fields.Float(allow_none=True, metadata={"description": "Seconds the oldest queued event "
+                                                                             "has waited (null: none)."})
 
 
 class HealthSchema(ma.Schema):
     status = ma.fields.String(metadata={"description": "`ok` when the database is reachable."})
     database = ma.fields.String(metadata={"description": "`reachable`."})
+    queue = ma.fields.Nested(QueueSchema, metadata={"description": "The inbox `loyalty worker` applies."})
 
 
 @blp.route("/health")
 @blp.response(200, HealthSchema)
 @blp.alt_response(503, description="The database is unreachable; `Retry-After` says when to ask again.")
 def health():
-    """Is the service up with its database reachable?"""
-    db.session.execute(text("SELECT 1"))
-    return {"status": "ok", "database": "reachable"}
+    """Is the service up with its database reachable, and how long is the queue of events?"""
+    return {"status": "ok", "database": "reachable", "queue": inbox.queue_stats()}
 
 
 def docs_assets(filename):

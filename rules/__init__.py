@@ -8,6 +8,7 @@ from rules.calendar import available_on, expires_on, in_window, local_date, wind
 from rules.discount import discount_amount, discount_for
 from rules.earning import Earning, max_points_for, points_for
 from rules.loading import ProgrammeError, load_programme, loads_programme, parse_programme
+from rules.lots import Lot, expired_by, expiring_soonest, held_lots, points_by_date, remaining_lots
 from rules.programme import Programme
 from rules.purchases import PurchaseOutcome, apply_purchase
 from rules.redemption import Quote, RedemptionRefused, check_redemption, points_value, quote
@@ -17,11 +18,12 @@ from rules.support import GoodwillRefused, ManualPriority, SupportFlags, check_g
 from rules.tiers import TierChange, qualify_tier, review_tier, tier_after_purchase, tier_after_refund
 
 __all__ = [
-    "Earning", "GoodwillRefused", "Line", "ManualPriority", "OrderState", "Programme", "ProgrammeError",
+    "Earning", "GoodwillRefused", "Line", "Lot", "ManualPriority", "OrderState", "Programme", "ProgrammeError",
     "Purchase", "PurchaseOutcome", "Quote", "RedemptionRefused", "RefundOutcome", "RuleHit", "Standing",
     "SupportFlags", "TierChange", "apply_purchase", "apply_refund", "available_on", "check_goodwill",
-    "check_redemption", "clawback_for", "discount_amount", "discount_for", "expires_on", "in_window",
-    "load_programme", "loads_programme", "local_date", "max_points_for", "parse_programme", "points_for",
-    "points_value", "qualify_tier", "quote", "review_tier", "support_flags", "tier_after_purchase",
-    "tier_after_refund", "window_start",
+    "check_redemption", "clawback_for", "discount_amount", "discount_for", "expired_by", "expires_on",
+    "expiring_soonest", "held_lots", "in_window", "load_programme", "loads_programme", "local_date",
+    "max_points_for", "parse_programme", "points_by_date", "points_for", "points_value", "qualify_tier",
+    "quote", "remaining_lots", "review_tier", "support_flags", "tier_after_purchase", "tier_after_refund",
+    "window_start",
 ]

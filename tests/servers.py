@@ -55,3 +55,45 @@ class Gunicorn:
         except subprocess.TimeoutExpired:
             self.process.kill()
         self.process.stdout.close()
+
+
+class Worker:
+    """A real `loyalty worker` process on the given database."""
+
+    def __init__(self, database_url, *args, **env):
+        environment = {**os.environ, **TEST_SECRETS, "LOYALTY_DATABASE_URL": database_url, **env}
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", "from loyalty.cli import main; main()", "worker", "--poll", "0.2", *args],
+            cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+    def alive(self):
+        return self.process.poll() is None
+
+    def kill(self):
+        """kill -9: no chance to finish anything."""
+        self.process.kill()
+        self.process.wait(timeout=30)
+        self.process.stdout.close()
+
+    def stop(self, timeout=30):
+        """SIGTERM: the batch in hand finishes, then the process exits; answers its exit code."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        output = self.process.stdout.read().decode(errors="replace")
+        self.process.stdout.close()
+        self.output = output
+        return self.process.returncode
+
+
+def wait_until(predicate, timeout=120, interval=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    raise AssertionError("the condition did not hold in time")

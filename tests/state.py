@@ -35,7 +35,7 @@ def count(app, model):
 
 def events(app):
     with app.app_context():
-        return [(e.source, e.event_id, e.outcome) for e in db.session.scalars(select(WebhookEvent).order_by(WebhookEvent.id))]
+        return [(e.source, e.event_id, e.status) for e in db.session.scalars(select(WebhookEvent).order_by(WebhookEvent.id))]
 
 
 def order(app, order_key):

@@ -5,7 +5,7 @@ import pytest
 
 from loyalty.api import schemas
 from tests.api import bearer, make_key, token
-from tests.webhooks import post_shop, purchase, refund
+from tests.webhooks import deliver_shop, post_shop, purchase, refund
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def test_a_known_customer_with_no_purchases_has_zeros_in_standard(client, shop):
 
 
 def test_balance_after_purchases_shows_tier_discount_and_spend(client, shop):
-    post_shop(client, purchase(customer="c-42", order="o-1", amount=111_999))
+    deliver_shop(client, purchase(customer="c-42", order="o-1", amount=111_999))
     body = client.get("/v1/customers/c-42/balance", headers=bearer(token("c-42"))).get_json()
     assert body["points"] == {"available": 0, "pending": 1119 + 100, "expiring": []}
     assert body["tier"]["name"] == "gold" and body["tier"]["since"]
@@ -68,8 +68,8 @@ def test_unknown_customer_is_404(client, shop):
 def test_transactions_newest_first_with_reasons_rules_and_cursor_pages(client, shop):
     now = int(time.time())
     for i in range(5):
-        post_shop(client, purchase(order=f"o-{i}", amount=1_000 * (i + 1), created=now - 100 + i))
-    post_shop(client, refund(order="o-4", refund_id="r-1", amount=1_000))
+        deliver_shop(client, purchase(order=f"o-{i}", amount=1_000 * (i + 1), created=now - 100 + i))
+    deliver_shop(client, refund(order="o-4", refund_id="r-1", amount=1_000))
     first = client.get("/v1/customers/c-42/transactions?limit=3", headers=shop).get_json()
     assert [e["kind"] for e in first["entries"]] == ["clawback", "earn", "earn"]
     assert first["entries"][0]["order_id"] == "o-4" and "Refund r-1" in first["entries"][0]["reason"]
@@ -87,7 +87,7 @@ def test_transactions_newest_first_with_reasons_rules_and_cursor_pages(client, s
 @pytest.mark.parametrize("query, status", [("limit=101", 422), ("limit=0", 422), ("limit=x", 422),
                                            ("cursor=%%%", 400), ("cursor=bm9wZQ", 400)])
 def test_page_size_is_capped_and_bad_cursors_refused(client, shop, query, status):
-    post_shop(client, purchase())
+    deliver_shop(client, purchase())
     assert client.get(f"/v1/customers/c-42/transactions?{query}", headers=shop).status_code == status
 
 

@@ -8,13 +8,13 @@ from loyalty.extensions import db
 from loyalty.models import ApiKey
 from tests.api import bearer, make_key, token
 from tests.conftest import TEST_SECRETS
-from tests.webhooks import post_shop, purchase
+from tests.webhooks import deliver_shop, post_shop, purchase
 
 
 @pytest.fixture
 def enrolled(client):
-    post_shop(client, purchase(customer="c-42", order="o-1"))
-    post_shop(client, purchase(customer="c-7", order="o-2"))
+    deliver_shop(client, purchase(customer="c-42", order="o-1"))
+    deliver_shop(client, purchase(customer="c-7", order="o-2"))
 
 
 def balance(client, customer_id, headers):
@@ -134,7 +134,7 @@ def test_a_key_revoked_by_another_process_stops_working_within_the_cache_time(ap
 def test_without_a_key_cache_every_request_reads_the_key(app, app_factory, database_url):
     app = app_factory(database_url, LOYALTY_KEY_CACHE_SECONDS=0)      # (the `app` fixture cleans up)
     runner, client = app.test_cli_runner(), app.test_client()
-    post_shop(client, purchase(customer="c-42", order="o-1"))
+    deliver_shop(client, purchase(customer="c-42", order="o-1"))
     key = make_key(runner, "shop")
     assert balance(client, "c-42", bearer(key)).status_code == 200
     with app.app_context():

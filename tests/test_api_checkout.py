@@ -4,7 +4,7 @@ import pytest
 
 from tests import state
 from tests.api import bearer, make_key
-from tests.webhooks import post_shop, purchase, refund
+from tests.webhooks import deliver_shop, post_shop, purchase, refund
 
 
 @pytest.fixture
@@ -16,7 +16,7 @@ def shop(runner):
 def rich(client, runner):
     """c-42 with 1,500 available points (goodwill) and 1,119.99 lifetime spend (7 %)."""
     support = bearer(make_key(runner, "support"))
-    post_shop(client, purchase(order="o-1", amount=111_999))
+    deliver_shop(client, purchase(order="o-1", amount=111_999))
     for _ in range(2):
         client.post("/v1/support/customers/c-42/adjustments", json={"points": 750, "reason": "test"}, headers=support)
 
@@ -81,10 +81,10 @@ def test_redemption_refusals(app, client, shop, rich):
 
 
 def test_a_negative_available_balance_refuses_redemption(app, client, shop):
-    post_shop(client, purchase(order="o-1", amount=100_000))                      # 1000 + 100 welcome, pending
+    deliver_shop(client, purchase(order="o-1", amount=100_000))                      # 1000 + 100 welcome, pending
     release_everything(app, "c-42")                                                 # the return window passed
     assert redeem(client, shop, 1_100, "k-1").status_code == 201                   # all spent: available 0
-    post_shop(client, refund(order="o-1", amount=100_000))                         # points already spent
+    deliver_shop(client, refund(order="o-1", amount=100_000))                         # points already spent
     assert state.customer(app, "c-42")["available"] == -1_100
     response = redeem(client, shop, 500, "k-2")
     assert response.status_code == 409 and response.get_json()["error"]["code"] == "negative_balance"

@@ -1,7 +1,7 @@
 """How reads reach the database: one statement for a balance, no transaction around it on
 PostgreSQL, and every pooled connection handed back as the session expects it. Observed at
 the driver (a tracing cursor, SQLite's trace callback), below SQLAlchemy, because on
-PostgreSQL the balance read skips SQLAlchemy's execution layer (loyalty/reads.py)."""
+PostgreSQL the balance read skips SQLAlchemy's execution layer (loyalty/autocommit.py)."""
 import sqlite3
 
 from datetime import date, timedelta
@@ -17,7 +17,7 @@ from loyalty.models import Customer, LedgerEntry
 from loyalty.models.types import utcnow
 from rules import expires_on, load_programme
 from tests.api import bearer, make_key
-from tests.webhooks import post_shop, purchase
+from tests.webhooks import deliver_shop, post_shop, purchase
 
 
 def _traced(engine):
@@ -47,7 +47,7 @@ def _traced(engine):
 
 def test_reads_run_outside_a_transaction_and_writes_stay_transactional(app, client, runner, backend):
     key = bearer(make_key(runner, "shop"))
-    post_shop(client, purchase(customer="c-1", order="o-1", amount=150_000))
+    deliver_shop(client, purchase(customer="c-1", order="o-1", amount=150_000))
     goodwill = client.post("/v1/support/customers/c-1/adjustments", json={"points": 500, "reason": "late"},
                            headers=bearer(make_key(runner, "support")))
     assert goodwill.status_code == 201             # available points: the balance lists a lot
@@ -62,7 +62,7 @@ def test_reads_run_outside_a_transaction_and_writes_stay_transactional(app, clie
     before = len(statements)
     assert client.get("/v1/customers/c-1/transactions?limit=1", headers=key).status_code == 200
     history = statements[before:]
-    assert post_shop(client, purchase(customer="c-1", order="o-2", amount=1_000)).get_json() == {"status": "processed"}
+    assert deliver_shop(client, purchase(customer="c-1", order="o-2", amount=1_000)) == "processed"
     writes = statements[before + len(history):]
 
     # PostgreSQL: standing, spend window and the newest lots in one statement; SQLite: lots apart
@@ -70,7 +70,9 @@ def test_reads_run_outside_a_transaction_and_writes_stay_transactional(app, clie
     assert [word for word, _ in history] == ["SELECT", "SELECT"]           # the customer, then the page
     if backend == "postgresql":
         assert all(autocommit for _, autocommit in read_alone + history)   # no BEGIN, no ROLLBACK
-        assert len(writes) > 3 and not any(autocommit for _, autocommit in writes)
+        assert writes[0] == ("WITH", True)      # the webhook: one statement (insert and notify), committed
+        applied = writes[1:]                     # the worker: one transaction
+        assert len(applied) > 3 and not any(autocommit for _, autocommit in applied)
         assert returned and not any(returned)      # back in the pool out of autocommit
 
 
@@ -123,7 +125,7 @@ def test_a_read_on_a_connection_the_server_dropped_answers_503_and_the_next_one_
         upgrade()
     client = app.test_client()
     key = bearer(make_key(app.test_cli_runner(), "shop"))
-    assert post_shop(client, purchase(customer="c-1", order="o-1", amount=10_000)).status_code == 200
+    assert deliver_shop(client, purchase(customer="c-1", order="o-1", amount=10_000)) == "processed"
     assert client.get("/v1/customers/c-1/balance", headers=key).status_code == 200
     with psycopg.connect(postgres_server.url("dropped_connection").replace("+psycopg", ""), autocommit=True) as admin:
         killed = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
@@ -135,4 +137,4 @@ def test_a_read_on_a_connection_the_server_dropped_answers_503_and_the_next_one_
     assert all(answer.get_json()["error"]["code"] == "storage_unavailable" for answer in failed)
     assert "terminat" not in failed[0].get_data(as_text=True)
     assert answers[-1].status_code == 200 and answers[-1].get_json()["points"]["pending"] == 100 + 100
-    assert post_shop(client, purchase(customer="c-1", order="o-2", amount=10_000)).get_json() == {"status": "processed"}
+    assert deliver_shop(client, purchase(customer="c-1", order="o-2", amount=10_000)) == "processed"

@@ -5,7 +5,7 @@ import pytest
 
 from tests import state
 from tests.api import bearer, make_key
-from tests.webhooks import post_shop, purchase
+from tests.webhooks import deliver_shop, post_shop, purchase
 
 
 @pytest.fixture
@@ -14,8 +14,8 @@ def support(runner):
 
 
 def test_flags_by_tier(client, support):
-    post_shop(client, purchase(customer="c-std", order="o-1", amount=1_000))
-    post_shop(client, purchase(customer="c-gold", order="o-2", amount=100_000))
+    deliver_shop(client, purchase(customer="c-std", order="o-1", amount=1_000))
+    deliver_shop(client, purchase(customer="c-gold", order="o-2", amount=100_000))
     assert client.get("/v1/support/customers/c-std", headers=support).get_json() == {
         "customer_id": "c-std", "priority": False, "tier": "standard", "response_target_hours": 14,
         "reasons": [], "manual": None}
@@ -24,7 +24,7 @@ def test_flags_by_tier(client, support):
 
 
 def test_manual_priority_shows_with_reason_until_and_by(client, support):
-    post_shop(client, purchase(customer="c-1", order="o-1", amount=1_000))
+    deliver_shop(client, purchase(customer="c-1", order="o-1", amount=1_000))
     until = (datetime.now(timezone.utc) + timedelta(days=7)).replace(microsecond=0).isoformat()
     response = client.post("/v1/support/customers/c-1/priority", json={"reason": "lost parcel", "until": until},
                            headers=support)
@@ -40,12 +40,12 @@ def test_manual_priority_shows_with_reason_until_and_by(client, support):
                                   {"reason": "", "until": "2099-01-01T00:00:00+00:00"},
                                   {"until": "2099-01-01T00:00:00+00:00"}])
 def test_bad_priority_requests_are_422(client, support, body):
-    post_shop(client, purchase(customer="c-1", order="o-1", amount=1_000))
+    deliver_shop(client, purchase(customer="c-1", order="o-1", amount=1_000))
     assert client.post("/v1/support/customers/c-1/priority", json=body, headers=support).status_code == 422
 
 
 def test_goodwill_is_available_at_once_capped_and_recorded_with_who(app, client, support):
-    post_shop(client, purchase(customer="c-1", order="o-1", amount=1_000))
+    deliver_shop(client, purchase(customer="c-1", order="o-1", amount=1_000))
     granted = client.post("/v1/support/customers/c-1/adjustments", json={"points": 1_000, "reason": "late delivery"},
                           headers=support)
     assert granted.status_code == 201

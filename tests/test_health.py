@@ -1,7 +1,16 @@
 def test_health_answers_ok_with_the_database_reachable(client):
     response = client.get("/health")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "reachable"}
+    assert response.get_json() == {"status": "ok", "database": "reachable", "queue": {"depth": 0, "oldest_age_s": None}}
+
+
+def test_health_shows_the_queue_depth_and_the_age_of_the_oldest_event(app, client):
+    from tests.webhooks import apply_queued, post_shop, purchase
+    post_shop(client, purchase(order="o-1")), post_shop(client, purchase(order="o-2"))
+    queue = client.get("/health").get_json()["queue"]
+    assert queue["depth"] == 2 and queue["oldest_age_s"] >= 0
+    apply_queued(app)
+    assert client.get("/health").get_json()["queue"] == {"depth": 0, "oldest_age_s": None}
 
 
 def test_health_answers_503_when_postgresql_is_unreachable(postgres_server, app_factory):

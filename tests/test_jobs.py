@@ -6,7 +6,7 @@ import pytest
 
 from tests import state
 from tests.api import bearer, make_key
-from tests.webhooks import post_shop, purchase
+from tests.webhooks import deliver_shop, post_shop, purchase
 
 DAY = timedelta(days=1)
 BOUGHT = (datetime.now(timezone.utc) - timedelta(days=40)).replace(hour=12, minute=0, second=0, microsecond=0)
@@ -19,8 +19,8 @@ def jobs(runner, now, *extra):
 
 
 def buy(client, order, amount, at=BOUGHT, customer="c-42"):
-    assert post_shop(client, purchase(customer=customer, order=order, amount=amount,
-                                      created=int(at.timestamp()))).status_code == 200
+    assert deliver_shop(client, purchase(customer=customer, order=order, amount=amount,
+                                         created=int(at.timestamp()))) == "processed"
 
 
 @pytest.mark.parametrize("days, released", [(13, False), (14, True), (15, True)])
@@ -102,7 +102,7 @@ def test_no_expiry_while_the_balance_is_negative(app, client, runner):
     jobs(runner, BOUGHT + 15 * DAY)
     client.post("/v1/customers/c-42/redemptions", json={"points": 1_100, "order_id": "x"},
                 headers={**shop, "Idempotency-Key": "k"})
-    post_shop(client, refund(order="o-1", amount=100_000))
+    deliver_shop(client, refund(order="o-1", amount=100_000))
     assert state.customer(app, "c-42")["available"] == -1_100
     assert jobs(runner, BOUGHT + 800 * DAY)["expiry"]["points"] == 0
     assert client.get("/v1/customers/c-42/balance", headers=shop).get_json()["points"]["expiring"] == []

@@ -6,20 +6,20 @@ from sqlalchemy import event, update
 
 from loyalty.extensions import db
 from loyalty.models import Customer
-from tests.webhooks import post_shop, purchase, refund
+from tests.webhooks import deliver_shop, post_shop, purchase, refund
 
 
 def test_reconcile_passes_when_every_balance_matches_the_ledger(app, client, runner):
-    post_shop(client, purchase(order="o-1", amount=12_999))
-    post_shop(client, refund(order="o-1", amount=5_000))
-    post_shop(client, purchase(customer="c-7", order="o-2", amount=50_000))
+    deliver_shop(client, purchase(order="o-1", amount=12_999))
+    deliver_shop(client, refund(order="o-1", amount=5_000))
+    deliver_shop(client, purchase(customer="c-7", order="o-2", amount=50_000))
     result = runner.invoke(args=["reconcile"])
     assert result.exit_code == 0, result.output
     assert "2 customers checked, 0 with a difference" in result.output
 
 
 def test_reconcile_exits_non_zero_and_names_the_customer_on_a_difference(app, client, runner):
-    post_shop(client, purchase(order="o-1"))
+    deliver_shop(client, purchase(order="o-1"))
     with app.app_context():
         db.session.execute(update(Customer).where(Customer.id == "c-42").values(points_pending=999))
         db.session.commit()
@@ -49,14 +49,14 @@ def test_a_webhook_costs_the_same_statements_for_a_customer_with_a_long_history(
 
     def history(customer, purchases):
         for i in range(purchases):
-            post_shop(client, purchase(customer=customer, order=f"{customer}-{i}", amount=1_000,
+            deliver_shop(client, purchase(customer=customer, order=f"{customer}-{i}", amount=1_000,
                                        created=now - 3600 + i))
 
     history("short", 1)
     history("long", 60)
-    short = count_statements(app, lambda: post_shop(client, purchase(customer="short", order="s-new", amount=500)))
-    long = count_statements(app, lambda: post_shop(client, purchase(customer="long", order="l-new", amount=500)))
+    short = count_statements(app, lambda: deliver_shop(client, purchase(customer="short", order="s-new", amount=500)))
+    long = count_statements(app, lambda: deliver_shop(client, purchase(customer="long", order="l-new", amount=500)))
     assert len(short) == len(long)
-    short_refund = count_statements(app, lambda: post_shop(client, refund(order="s-new", amount=100)))
-    long_refund = count_statements(app, lambda: post_shop(client, refund(order="l-new", amount=100)))
+    short_refund = count_statements(app, lambda: deliver_shop(client, refund(order="s-new", amount=100)))
+    long_refund = count_statements(app, lambda: deliver_shop(client, refund(order="l-new", amount=100)))
     assert len(short_refund) == len(long_refund)

@@ -59,7 +59,7 @@ def test_a_stored_time_comes_back_aware_and_in_utc(app):
     paris = timezone(timedelta(hours=1))
     with app.app_context():
         db.session.add(WebhookEvent(source="shop", event_id="e1", type="t", payload="{}",
-                                    outcome="processed", received_at=datetime(2026, 1, 1, 12, tzinfo=paris)))
+                                    status="processed", received_at=datetime(2026, 1, 1, 12, tzinfo=paris)))
         db.session.commit()
         db.session.expire_all()
         stored = db.session.scalars(sa.select(WebhookEvent)).one().received_at
@@ -76,7 +76,7 @@ def test_a_naive_time_is_refused_rather_than_guessed(app):
 
     with app.app_context():
         db.session.add(WebhookEvent(source="shop", event_id="e1", type="t", payload="{}",
-                                    outcome="processed", received_at=datetime(2026, 1, 1, 12)))
+                                    status="processed", received_at=datetime(2026, 1, 1, 12)))
         with pytest.raises(sa.exc.StatementError):
             db.session.commit()
         db.session.rollback()

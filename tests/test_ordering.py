@@ -3,7 +3,7 @@ import time
 
 from loyalty.models import ParkedRefund
 from tests import state
-from tests.webhooks import post_shop, purchase, refund
+from tests.webhooks import deliver_shop, post_shop, purchase, refund, status_of
 
 DAY = 86400
 
@@ -13,7 +13,7 @@ def run(app_factory, database_url, events):
     app = app_factory(database_url)
     client = app.test_client()
     for event in events:
-        assert post_shop(client, event).status_code == 200
+        assert deliver_shop(client, event) in ("processed", "parked")
     return state.customer(app, "c-42") | {"tier_since": None}, state.ledger_sum(app, "c-42")
 
 
@@ -27,12 +27,24 @@ def reset(app):
 
 def test_a_refund_before_its_purchase_is_parked_and_applied_when_the_purchase_comes(app, client):
     now = int(time.time())
-    assert post_shop(client, refund(amount=5000, created=now)).get_json() == {"status": "processed"}
+    early = refund(amount=5000, created=now)
+    assert deliver_shop(client, early) == "parked"
     assert state.count(app, ParkedRefund) == 1 and state.customer(app, "c-42") is None
-    post_shop(client, purchase(amount=12999, created=now - 60))
+    deliver_shop(client, purchase(amount=12999, created=now - 60))
     assert state.count(app, ParkedRefund) == 0
     assert state.customer(app, "c-42")["pending"] == 229 - 49
     assert state.order(app, "o-9")["refunded"] == 5000
+    assert status_of(app, "shop", early["id"]) == "processed"      # no longer waiting
+
+
+def test_a_refund_and_its_purchase_in_one_batch_apply_in_business_time(app, client):
+    now = int(time.time())
+    post_shop(client, refund(amount=5000, created=now))
+    post_shop(client, purchase(amount=12999, created=now - 60))
+    from tests.webhooks import apply_queued
+    assert apply_queued(app) == 2
+    assert state.count(app, ParkedRefund) == 0
+    assert state.customer(app, "c-42")["pending"] == 229 - 49
 
 
 def test_several_parked_refunds_of_a_late_purchase_end_as_if_delivered_in_order(app_factory, database_url):
@@ -52,9 +64,9 @@ def test_several_parked_refunds_of_a_late_purchase_end_as_if_delivered_in_order(
 
 def test_a_parked_refund_counts_once_even_when_redelivered(app, client):
     now = int(time.time())
-    post_shop(client, refund(refund_id="r-1", amount=5000, created=now))
-    assert post_shop(client, refund(refund_id="r-1", amount=5000, created=now)).get_json() == {"status": "duplicate"}
-    post_shop(client, purchase(amount=12999, created=now - 60))
+    deliver_shop(client, refund(refund_id="r-1", amount=5000, created=now))
+    assert deliver_shop(client, refund(refund_id="r-1", amount=5000, created=now)) == "duplicate"
+    deliver_shop(client, purchase(amount=12999, created=now - 60))
     assert state.order(app, "o-9")["refunded"] == 5000
 
 

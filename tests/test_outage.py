@@ -35,7 +35,7 @@ def test_webhook_during_an_outage_is_refused_for_retry_and_counted_once_after(ow
     body = refused.get_data(as_text=True)
     assert "psycopg" not in body and "127.0.0.1" not in body and "INSERT" not in body
     assert client.get("/health").status_code == 503
-    balance = client.get("/v1/customers/c-42/balance", headers=key)      # read on the driver (loyalty/reads.py)
+    balance = client.get("/v1/customers/c-42/balance", headers=key)      # read on the driver (loyalty/autocommit.py)
     assert balance.status_code == 503 and balance.get_json()["error"]["code"] == "storage_unavailable"
     assert "psycopg" not in balance.get_data(as_text=True) and "SELECT" not in balance.get_data(as_text=True)
 

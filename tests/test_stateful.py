@@ -1,10 +1,13 @@
-"""A stateful hypothesis test of the webhook write path.
+"""A stateful hypothesis test of the one write path: webhooks recorded, the worker's batch
+applier in the loop.
 
-Random purchases, partial and full refunds, duplicate deliveries and deliveries held back
-(so they arrive out of order) go through the Flask test client. After every step the
-stored state is checked against a reference model: the pure rules engine applied to the
-delivered events in business-time order. Cached balances must equal the ledger, a
-re-delivery must change nothing, and a fully refunded customer is back where they started.
+Random purchases, partial and full refunds, duplicate deliveries, the same order under a
+new event id, and deliveries held back (so they arrive out of order) go through the Flask
+test client and wait in the inbox; a `work` step applies what is queued, so batches mix
+customers, duplicates, reordering and late events. After every step the stored state is
+checked against a reference model: the pure rules engine applied to the applied events in
+business-time order. Cached balances must equal the ledger, a re-delivery must change
+nothing, and a fully refunded customer is back where they started.
 """
 import time
 
@@ -16,7 +19,7 @@ from loyalty.extensions import db
 from loyalty.programme import current_programme
 from rules import Purchase, Standing, apply_purchase, apply_refund
 from tests import state
-from tests.webhooks import post_shop, purchase, refund
+from tests.webhooks import apply_queued, post_shop, purchase, refund, status_of
 
 CUSTOMERS = ("c-1", "c-2")
 NOW = int(time.time())
@@ -58,7 +61,8 @@ class Webhooks(RuleBasedStateMachine):
             db.session.commit()
             self.programme = current_programme()
         self.client = self.app.test_client()
-        self.delivered, self.held, self.orders, self.used_times = [], [], {}, set()
+        self.delivered, self.queued, self.held, self.orders, self.used_times = [], [], [], {}, set()
+        self.refunds, self.reported_again = 0, set()
 
     def _unique_time(self, wanted):
         while wanted in self.used_times:
@@ -71,9 +75,20 @@ class Webhooks(RuleBasedStateMachine):
             self.held.append(event)
             return
         response = post_shop(self.client, event)
-        assert response.status_code == 200, response.get_json()
-        assert response.get_json()["status"] == "processed"
-        self.delivered.append(event)
+        assert response.status_code == 202, response.get_json()
+        assert response.get_json()["status"] == "accepted"
+        self.queued.append(event)
+
+    @precondition(lambda self: self.queued)
+    @rule()
+    def work(self):
+        assert apply_queued(self.app) == len(self.queued)
+        self.delivered += self.queued
+        bought = {e["data"]["order"]["id"] for e in self.delivered if e["type"] == "purchase.completed"}
+        for event in self.queued:
+            expected = "parked" if event["data"]["order"]["id"] not in bought else "processed"
+            assert status_of(self.app, "shop", event["id"]) in (expected, "processed"), event
+        self.queued = []
 
     @rule(customer=st.sampled_from(CUSTOMERS), amount=st.integers(1, 300_000),
           days_ago=st.integers(1, 60 * 86400), hold=st.booleans())
@@ -92,7 +107,8 @@ class Webhooks(RuleBasedStateMachine):
         amount = left if full else data.draw(st.integers(1, left))
         order["refunded"] += amount
         created = self._unique_time(order["created"] + data.draw(st.integers(1, 20 * 86400)))
-        self._send(refund(order=order_id, refund_id=f"r-{len(self.delivered) + len(self.held)}", amount=amount,
+        self.refunds += 1
+        self._send(refund(order=order_id, refund_id=f"r-{self.refunds}", amount=amount,
                           created=created), hold)
 
     @precondition(lambda self: self.held)
@@ -101,13 +117,28 @@ class Webhooks(RuleBasedStateMachine):
         event = self.held.pop(data.draw(st.integers(0, len(self.held) - 1)))
         self._send(event, hold=False)
 
-    @precondition(lambda self: self.delivered)
+    @precondition(lambda self: self.delivered or self.queued)
     @rule(data=st.data())
     def deliver_again(self, data):
-        event = data.draw(st.sampled_from(self.delivered))
+        event = data.draw(st.sampled_from(self.delivered + self.queued))
         before = [state.entries(self.app, c) for c in CUSTOMERS]
         response = post_shop(self.client, event)
-        assert response.get_json() == {"status": "duplicate"}
+        assert response.status_code == 200 and response.get_json() == {"status": "duplicate"}
+        assert [state.entries(self.app, c) for c in CUSTOMERS] == before
+
+    @precondition(lambda self: not self.queued and any(e["type"] == "purchase.completed" for e in self.delivered))
+    @rule(data=st.data())
+    def report_again_under_a_new_event_id(self, data):
+        """Another event for an order already counted (Stripe's session and payment intent)."""
+        event = data.draw(st.sampled_from([e for e in self.delivered if e["type"] == "purchase.completed"]))
+        again = {**event, "id": event["id"] + "-again"}
+        if again["id"] in self.reported_again:
+            return
+        self.reported_again.add(again["id"])
+        before = [state.entries(self.app, c) for c in CUSTOMERS]
+        assert post_shop(self.client, again).status_code == 202
+        apply_queued(self.app)
+        assert status_of(self.app, "shop", again["id"]) == "duplicate"
         assert [state.entries(self.app, c) for c in CUSTOMERS] == before
 
     @invariant()

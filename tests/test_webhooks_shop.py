@@ -6,13 +6,16 @@ import pytest
 
 from loyalty.models import LedgerEntry, Order, WebhookEvent
 from tests import state
-from tests.webhooks import money, post_shop, purchase, refund
+from tests.api import bearer, make_key
+from tests.webhooks import apply_queued, deliver_shop, money, post_shop, purchase, refund, status_of
 
 
-def test_a_signed_purchase_earns_pending_points_and_the_welcome_bonus(app, client):
+def test_a_signed_purchase_is_accepted_then_applied_by_the_worker(app, client):
     response = post_shop(client, purchase(amount=12999, email="a@example.com", birthday="1990-05-17"))
-    assert response.status_code == 200
-    assert response.get_json() == {"status": "processed"}
+    assert response.status_code == 202
+    assert response.get_json() == {"status": "accepted"}
+    assert state.events(app)[0][2] == "queued" and state.customer(app, "c-42") is None
+    assert apply_queued(app) == 1
     assert state.customer(app, "c-42")["pending"] == 129 + 100
     assert state.entries(app, "c-42") == [("earn", 129, "pending"), ("welcome", 100, "pending")]
     assert state.ledger_sum(app, "c-42") == {"pending": 229, "available": 0}
@@ -32,47 +35,75 @@ def test_the_stored_event_keeps_the_raw_payload(app, client):
 
 def test_a_redelivery_answers_duplicate_and_changes_nothing(app, client):
     event = purchase()
-    post_shop(client, event)
+    assert deliver_shop(client, event) == "processed"
     before = state.entries(app, "c-42")
     again = post_shop(client, event)
     assert again.status_code == 200 and again.get_json() == {"status": "duplicate"}
+    apply_queued(app)
     assert state.entries(app, "c-42") == before
     assert state.count(app, WebhookEvent) == 1
 
 
+def test_a_redelivery_before_the_worker_ran_is_a_duplicate_too(app, client):
+    event = purchase()
+    assert post_shop(client, event).status_code == 202
+    assert post_shop(client, event).get_json() == {"status": "duplicate"}
+    apply_queued(app)
+    assert state.customer(app, "c-42")["pending"] == 229
+
+
 def test_the_same_order_under_another_event_id_counts_once(app, client):
-    post_shop(client, purchase(order="o-1"))
-    second = post_shop(client, purchase(order="o-1"))
-    assert second.get_json() == {"status": "duplicate"}
+    deliver_shop(client, purchase(order="o-1"))
+    assert deliver_shop(client, purchase(order="o-1")) == "duplicate"
     assert state.customer(app, "c-42")["pending"] == 229
     assert state.count(app, Order) == 1
 
 
-def test_an_order_id_of_another_customer_is_a_conflict_and_not_stored(app, client):
-    post_shop(client, purchase(customer="c-1", order="o-1"))
-    response = post_shop(client, purchase(customer="c-2", order="o-1"))
-    assert response.status_code == 409
-    assert response.get_json()["error"]["code"] == "order_conflict"
+def test_the_same_order_twice_in_one_batch_counts_once(app, client):
+    first, second = purchase(order="o-1"), purchase(order="o-1")
+    post_shop(client, first), post_shop(client, second)
+    assert apply_queued(app) == 2
+    assert [status_of(app, "shop", e["id"]) for e in (first, second)] == ["processed", "duplicate"]
+    assert state.customer(app, "c-42")["pending"] == 229 and state.count(app, Order) == 1
+
+
+def test_an_order_id_of_another_customer_fails_with_order_conflict_and_changes_nothing(app, client):
+    deliver_shop(client, purchase(customer="c-1", order="o-1"))
+    event = purchase(customer="c-2", order="o-1")
+    assert deliver_shop(client, event) == "failed"
     assert state.customer(app, "c-2") is None
-    assert state.count(app, WebhookEvent) == 1
+    answer = client.get(f"/v1/events/shop/{event['id']}", headers=bearer(make_key(app.test_cli_runner(), "shop")))
+    assert answer.status_code == 200
+    body = answer.get_json()
+    assert body["status"] == "failed" and body["error"]["code"] == "order_conflict" and body["applied_at"] is None
+    assert state.count(app, WebhookEvent) == 2          # kept, with its payload
 
 
 def test_the_tier_before_a_purchase_sets_its_rate_and_a_later_purchase_gets_gold(app, client):
-    post_shop(client, purchase(order="o-1", amount=100_000))        # 1000 + 100 welcome, now gold
+    deliver_shop(client, purchase(order="o-1", amount=100_000))        # 1000 + 100 welcome, now gold
     assert state.customer(app, "c-42")["tier"] == "gold"
-    post_shop(client, purchase(order="o-2", amount=10_000))         # gold: 100 x 125 %
+    deliver_shop(client, purchase(order="o-2", amount=10_000))         # gold: 100 x 125 %
     assert state.order(app, "o-2")["points"] == 125
     assert state.customer(app, "c-42")["lifetime_spend"] == 110_000
 
 
+def test_purchases_applied_in_one_batch_earn_as_if_applied_one_by_one(app, client):
+    now = int(time.time())
+    post_shop(client, purchase(order="o-1", amount=100_000, created=now - 20))   # gold from here on
+    post_shop(client, purchase(order="o-2", amount=10_000, created=now - 10))    # earns at gold
+    post_shop(client, purchase(customer="c-7", order="o-3", amount=5_000, created=now - 5))
+    assert apply_queued(app) == 3
+    assert state.order(app, "o-2")["points"] == 125
+    assert state.customer(app, "c-42")["pending"] == 1000 + 100 + 125
+    assert state.customer(app, "c-7")["pending"] == 50 + 100
+
+
 def test_refunds_take_points_back_in_proportion_and_each_refund_id_counts_once(app, client):
-    post_shop(client, purchase(amount=12999))
-    first = post_shop(client, refund(refund_id="r-1", amount=5000))
-    assert first.get_json() == {"status": "processed"}
+    deliver_shop(client, purchase(amount=12999))
+    assert deliver_shop(client, refund(refund_id="r-1", amount=5000)) == "processed"
     assert state.customer(app, "c-42")["pending"] == 229 - 49       # floor(129 x 5000 / 12999)
-    again = post_shop(client, refund(refund_id="r-1", amount=5000))  # same refund, new event id
-    assert again.get_json() == {"status": "duplicate"}
-    post_shop(client, refund(refund_id="r-2", amount=7999))         # the rest: full refund
+    assert deliver_shop(client, refund(refund_id="r-1", amount=5000)) == "duplicate"  # same refund, new event id
+    deliver_shop(client, refund(refund_id="r-2", amount=7999))         # the rest: full refund
     assert state.customer(app, "c-42")["pending"] == 0              # welcome goes with a full refund
     assert state.customer(app, "c-42")["lifetime_spend"] == 0
     assert state.ledger_sum(app, "c-42") == {"pending": 0, "available": 0}
@@ -80,15 +111,15 @@ def test_refunds_take_points_back_in_proportion_and_each_refund_id_counts_once(a
 
 
 def test_a_refund_above_the_order_total_takes_no_more_than_the_order(app, client):
-    post_shop(client, purchase(amount=10_000))
-    post_shop(client, refund(amount=50_000))
+    deliver_shop(client, purchase(amount=10_000))
+    deliver_shop(client, refund(amount=50_000))
     assert state.order(app, "o-9")["refunded"] == 10_000
     assert state.customer(app, "c-42")["pending"] == 0
 
 
 def test_a_refund_that_takes_spend_below_gold_drops_the_tier_at_once(app, client):
-    post_shop(client, purchase(order="o-1", amount=100_000))
-    post_shop(client, refund(order="o-1", amount=1))
+    deliver_shop(client, purchase(order="o-1", amount=100_000))
+    deliver_shop(client, refund(order="o-1", amount=1))
     assert state.customer(app, "c-42")["tier"] == "standard"
 
 
@@ -122,7 +153,7 @@ def test_several_v1_signatures_are_accepted_for_secret_rotation(app, client):
     new = signature(body, "shop_test_secret", t)
     response = client.post("/webhooks/shop", data=body, content_type="application/json",
                            headers={"Loyalty-Signature": f"{new},{old}"})
-    assert response.status_code == 200
+    assert response.status_code == 202
 
 
 def test_a_body_that_is_not_the_signed_body_is_refused(app, client):
@@ -216,5 +247,6 @@ def test_an_oversized_body_is_413(database_url, app_factory):
 def test_other_event_types_are_ignored_but_recorded(app, client):
     response = post_shop(client, {"id": "evt_x", "type": "customer.updated", "created": int(time.time()),
                                   "data": {}})
-    assert response.get_json() == {"status": "ignored"}
+    assert response.status_code == 200 and response.get_json() == {"status": "ignored"}
     assert state.events(app) == [("shop", "evt_x", "ignored")]
+    assert apply_queued(app) == 0

@@ -38,6 +38,39 @@ def post_stripe(client, event, secret=TEST_SECRETS["STRIPE_WEBHOOK_SECRET"], tim
                        headers={"Stripe-Signature": signature(body, secret, timestamp)})
 
 
+def apply_queued(app):
+    """Apply every recorded event, as `loyalty worker` does (the same batch applier)."""
+    from loyalty.worker import drain
+    return drain(app)
+
+
+def status_of(app, source, event_id):
+    from loyalty import inbox
+    with app.app_context():
+        found = inbox.find(source, event_id)
+        return None if found is None else found.status
+
+
+def _deliver(client, post, source, event, **options):
+    response = post(client, event, **options)
+    assert response.status_code in (200, 202), response.get_json()
+    answer = response.get_json()["status"]
+    if answer != "accepted":
+        return answer
+    apply_queued(client.application)
+    return status_of(client.application, source, event["id"])
+
+
+def deliver_shop(client, event, **options):
+    """Post a shop event and apply it; answers its final status (processed, parked, duplicate,
+    failed...) or the endpoint's answer when it was not queued (duplicate, ignored)."""
+    return _deliver(client, post_shop, "shop", event, **options)
+
+
+def deliver_stripe(client, event, **options):
+    return _deliver(client, post_stripe, "stripe", event, **options)
+
+
 def money(amount, currency="EUR"):
     return {"amount": amount, "currency": currency}
 

@@ -1,7 +1,7 @@
 """The /v1 API for customers, shops and support tools (api.md, "Customer, shop and support API")."""
-from loyalty.api import checkout, customers, support
+from loyalty.api import checkout, customers, events, support
 
-BLUEPRINTS = (customers.blp, checkout.blp, support.blp)
+BLUEPRINTS = (customers.blp, checkout.blp, support.blp, events.blp)
 
 
 def init_app(api):

@@ -26,7 +26,7 @@ class LedgerEntry(db.Model):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), nullable=False)
     order_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("orders.id"))
-    order = relationship("Order")      # a new order may get its id only when written (services.appends)
+    order = relationship("Order")
     kind: Mapped[str] = mapped_column(String(16), nullable=False)
     points: Mapped[int] = mapped_column(BigInteger, nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False)

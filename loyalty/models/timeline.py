@@ -59,3 +59,4 @@ class ParkedRefund(db.Model):
     amount: Mapped[int] = mapped_column(BigInteger, nullable=False)
     cumulative: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    event_id: Mapped[int | None] = mapped_column(BigInteger)     # the webhook event that parked it

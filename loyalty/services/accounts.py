@@ -9,7 +9,7 @@ from sqlalchemy import select
 from loyalty.errors import LoyaltyError
 from loyalty.extensions import db
 from loyalty.models import Customer, Redemption, SupportAction
-from loyalty.services import appends, balances, customers, ledger
+from loyalty.services import balances, customers, ledger
 from loyalty.services.snapshots import standing_of
 from rules import (GoodwillRefused, RedemptionRefused, check_goodwill, check_redemption, discount_amount,
                    discount_for, quote, support_flags)
@@ -124,7 +124,7 @@ def grant_goodwill(programme, customer_id, points, reason, actor, now):
                         rules=[["goodwill", points]], version=programme.version, actor=actor)
     db.session.add(SupportAction(customer_id=customer_id, kind="goodwill", reason=reason, points=points,
                                  actor=actor, at=now))
-    appends.write(ids=True)
+    db.session.flush()
     result = {"id": entry.id, "points": points, "reason": reason, "by": actor,
               "available": customer.points_available}
     db.session.commit()

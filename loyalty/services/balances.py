@@ -1,7 +1,7 @@
 """What an account reads as: the balance (points, expiring points, tier, discount, spend),
 the history, and the standing that quotes start from.
 
-Read-only, through loyalty/reads.py (on PostgreSQL no ORM session, and a balance is one
+Read-only, through loyalty/autocommit.py (on PostgreSQL no ORM session, and a balance is one
 statement). The cost does not grow with the customer's history: the cached standing (one
 row), at most a year of daily spend buckets, and the newest lots until the balance is
 covered.
@@ -12,12 +12,12 @@ from datetime import date
 from sqlalchemy import BigInteger, bindparam, case, cast, func, literal_column, select, tuple_
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
-from loyalty import reads
+from loyalty import autocommit
 from loyalty.errors import LoyaltyError
 from loyalty.extensions import db
 from loyalty.models import Customer, LedgerEntry, Order
 from loyalty.services import spend
-from rules import ManualPriority, discount_for, expires_on, local_date, support_flags, window_start
+from rules import ManualPriority, discount_for, expiring_soonest, held_lots, local_date, support_flags, window_start
 
 
 def read_standing(programme, customer_id, now, lots=False):
@@ -26,7 +26,7 @@ def read_standing(programme, customer_id, now, lots=False):
     statement works out `expiring` for the newest page of lots (`first_lots`), so a balance
     is one round trip."""
     with_lots = lots and db.engine.dialect.name == "postgresql"
-    row = reads.first(_STANDING_AND_LOTS if with_lots else _STANDING,
+    row = autocommit.first(_STANDING_AND_LOTS if with_lots else _STANDING,
                       {"customer_id": customer_id, "start": window_start(programme, now),
                        "end": local_date(programme, now)})
     if row is None:
@@ -106,34 +106,28 @@ def balance(programme, customer, now):
 
 
 def expiring(programme, customer):
-    """What expires next, by date, soonest first (at most 12). Spending uses the oldest lots
-    first, so the balance sits in the newest lots: read them newest first, only until the
-    cached balance is covered, whatever the length of the history. On PostgreSQL the
-    standing's statement has already done this for the newest page (`first_lots`)."""
+    """What expires next, by date, soonest first (at most 12). Points are used oldest lot
+    first, so the balance sits in the newest lots (rules/lots.py): they are read newest
+    first, a page at a time, only until the cached balance is covered, whatever the length
+    of the history. On PostgreSQL the standing's statement has already done this for the
+    newest page (`first_lots`)."""
     first = customer.first_lots if "first_lots" in customer._fields else None
     if first is not None and first["held"] >= customer.points_available:
-        return _soonest({expires_on(programme, date.fromisoformat(on)): points for on, points in first["groups"]})
-    remaining, groups, before = customer.points_available, {}, None
-    while remaining > 0:
-        if before is None:
-            lots = reads.rows(_NEWEST_LOTS, {"customer_id": customer.id})
-        else:
-            lots = reads.rows(_LOTS_BEFORE, {"customer_id": customer.id, "on": before[0], "entry": before[1]})
-        for entry_id, became_available, points in lots:
-            taken = min(points, remaining)
-            on = expires_on(programme, became_available)
-            groups[on] = groups.get(on, 0) + taken
-            remaining -= taken
-            before = (became_available, entry_id)
-            if not remaining:
-                break
+        held = {date.fromisoformat(on): points for on, points in first["groups"]}
+    else:
+        held = held_lots(_newest_lots(customer.id), customer.points_available)
+    return [{"points": points, "on": on.isoformat()} for on, points in expiring_soonest(programme, held)]
+
+
+def _newest_lots(customer_id):
+    """The customer's lots newest first, read LOTS_PER_READ at a time, each page only when asked for."""
+    lots = autocommit.rows(_NEWEST_LOTS, {"customer_id": customer_id})
+    while lots:
+        yield from lots
         if len(lots) < LOTS_PER_READ:
-            break
-    return _soonest(groups)
-
-
-def _soonest(groups):
-    return [{"points": points, "on": on.isoformat()} for on, points in sorted(groups.items())[:12]]
+            return
+        last = lots[-1]
+        lots = autocommit.rows(_LOTS_BEFORE, {"customer_id": customer_id, "on": last.available_on, "entry": last.id})
 
 
 def _cursor(entry_id):
@@ -153,12 +147,12 @@ def _after(cursor):
 
 def transactions(customer_id, limit, cursor=None):
     """History, newest first, `limit` at a time; `next_cursor` continues where this page ended."""
-    if reads.first(_CUSTOMER, {"customer_id": customer_id}) is None:
+    if autocommit.first(_CUSTOMER, {"customer_id": customer_id}) is None:
         raise LoyaltyError(404, "not_found", "No such customer.")
     if cursor:
-        rows = reads.rows(_HISTORY_BEFORE, {"customer_id": customer_id, "limit": limit + 1, "entry": _after(cursor)})
+        rows = autocommit.rows(_HISTORY_BEFORE, {"customer_id": customer_id, "limit": limit + 1, "entry": _after(cursor)})
     else:
-        rows = reads.rows(_HISTORY, {"customer_id": customer_id, "limit": limit + 1})
+        rows = autocommit.rows(_HISTORY, {"customer_id": customer_id, "limit": limit + 1})
     page = rows[:limit]
     entries = [{"id": row.id, "kind": row.kind, "points": row.points, "status": row.status, "at": row.at,
                 "order_id": row.order_key, "reason": row.reason, "rules": [rule for rule, _ in row.rules],

@@ -6,7 +6,10 @@ from datetime import date, datetime
 
 @dataclass(frozen=True)
 class CustomerRef:
-    id: str
+    """`id` None (Stripe): the customer enrolled with `stripe_customer_id`, else that id itself.
+    With both, the Stripe customer is linked to `id` if no customer has it yet."""
+
+    id: str | None
     email: str | None = None
     birthday: date | None = None
     stripe_customer_id: str | None = None

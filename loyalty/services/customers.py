@@ -4,12 +4,12 @@ Every write about one customer holds that customer's row lock for its transactio
 (SELECT ... FOR UPDATE on PostgreSQL; SQLite writes one transaction at a time), so
 parallel webhooks for one customer on several workers queue instead of losing updates.
 """
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from loyalty.errors import LoyaltyError
-from loyalty.extensions import core, db
+from loyalty.extensions import db
 from loyalty.models import Customer
 from loyalty.models.types import utcnow
 
@@ -21,16 +21,6 @@ def begin_write():
         connection = db.session.connection()
         if not connection.connection.dbapi_connection.in_transaction:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-_ORDER_LOCK = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("key"), 0)))
-
-
-def lock_order_key(source, order_key):
-    """Serialise everything about one order (its purchase, its refunds, parked or not) for
-    this transaction, so a refund parked while its purchase is being recorded is never missed."""
-    if db.engine.dialect.name == "postgresql":
-        core(_ORDER_LOCK, {"key": f"{source}:{order_key}"})
 
 
 def lock(customer_id):
@@ -66,7 +56,6 @@ def enrol(customer_id, programme, **profile):
 
 def by_stripe_customer(stripe_customer_id):
     return db.session.scalars(select(Customer.id).where(Customer.stripe_customer_id == stripe_customer_id)).first()
-
 
 
 

@@ -1,11 +1,13 @@
 """The append-only ledger: every movement of points is a new entry, and the cached
-balance on the customer row moves in the same transaction by the same amount."""
+balance on the customer row moves in the same transaction by the same amount.
+
+`book` serves the API's actions (redemptions, goodwill); purchases and refunds are booked
+by the batch applier (loyalty/applier), which writes its entries in bulk."""
 from sqlalchemy import func, select
 
 from loyalty.extensions import db
 from loyalty.models import Customer, LedgerEntry
 from loyalty.programme import current_programme
-from loyalty.services import appends
 from rules import local_date
 
 
@@ -21,7 +23,7 @@ def book(customer, kind, points, status, at, *, order=None, reason="", rules=(),
                         rules=[list(hit) if isinstance(hit, (list, tuple)) else [hit.rule, hit.points]
                                for hit in rules],
                         programme_version=version, actor=actor)
-    appends.add(entry)
+    db.session.add(entry)
     if status == "pending":
         customer.points_pending += points
     else:

@@ -7,7 +7,6 @@ sends currencies lower-case and amounts in the currency's minor unit.
 """
 import marshmallow as ma
 
-from loyalty.services import customers
 from loyalty.services.commands import CustomerRef, ReportPurchase, ReportRefund
 from loyalty.webhooks.parsing import amount_field, currency_field, event_time, load, unix_time_field
 
@@ -72,15 +71,13 @@ EVENT = Event()     # built once: a schema holds no state between loads
 
 
 def _customer(*explicit, stripe_customer=None):
-    """The first explicit loyalty id; else the customer enrolled with this Stripe customer; else its id."""
+    """Who the purchase is for: the first explicit loyalty id, else (decided by the worker,
+    which reads the stored customers) the customer enrolled with this Stripe customer, else
+    the Stripe customer id itself. None: nobody to credit."""
     chosen = next((value for value in explicit if value), None)
-    enrolled = customers.by_stripe_customer(stripe_customer) if stripe_customer else None
-    if chosen is None:
-        chosen = enrolled or stripe_customer
-    # Remember the Stripe customer on a loyalty customer when nobody has it yet, so later
-    # payment intents without metadata find them.
-    link = stripe_customer if stripe_customer and enrolled is None and chosen != stripe_customer else None
-    return CustomerRef(chosen, stripe_customer_id=link) if chosen else None
+    if chosen is None and not stripe_customer:
+        return None
+    return CustomerRef(chosen, stripe_customer_id=stripe_customer)
 
 
 def _object(event, schema):

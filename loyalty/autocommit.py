@@ -1,4 +1,5 @@
-"""Read-only SELECTs of the hottest views (balance, quote, history), straight on the driver.
+"""Single statements of the hottest paths, straight on the driver in autocommit: the reads
+of balance, quote and history, and the one INSERT that records a webhook.
 
 On PostgreSQL a statement is compiled once per process and run on a pooled driver
 connection in autocommit: one statement with its own snapshot (READ COMMITTED, as inside a
@@ -8,7 +9,8 @@ took 450 us of CPU through the session, 157-225 us this way). The columns' types
 convert what comes back. Parameters go to the driver as given: plain values only (no bind
 conversions). Elsewhere (SQLite) the statement runs through the session.
 
-Only for views that write nothing: the read sees what is committed, not the session's work.
+Only for a statement that stands alone: it sees what is committed, not the session's work,
+and what it writes is committed when it returns.
 """
 from collections import namedtuple
 
@@ -35,7 +37,7 @@ class _Plan:
 
 
 def rows(statement, parameters):
-    """The rows of `statement` (a module-level Core SELECT), attribute access by column key."""
+    """The rows of `statement` (a module-level Core statement returning rows), by column key."""
     engine = db.engine
     if engine.dialect.name != "postgresql":
         return core(statement, parameters).all()

@@ -1,0 +1,141 @@
+"""The batch applier: the one write path for purchases and refunds, whoever reports them
+(webhooks through the worker, imports, replays).
+
+One unit of work a reader can follow, in one transaction:
+1. claim queued events from the inbox and read each stored body into a command;
+2. route them (routing.py): lock their orders and customers, find duplicates, conflicts
+   and refunds to park;
+3. read the state they need for the whole batch at once (reading.py);
+4. evaluate each customer's new steps with `rules/`, in business time (evaluation.py),
+   producing a write plan;
+5. flush the plan with multi-row statements (flush.py), each event's outcome with it.
+
+A crash anywhere before the commit leaves every event queued. An event that makes the
+batch fail (a bug, a value the database refuses) is found by applying the batch's events
+one at a time: it ends `failed` with its payload kept, and the others are applied.
+"""
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from loyalty import inbox
+from loyalty.applier import reading
+from loyalty.applier.batch import Event, Outcome, WritePlan
+from loyalty.applier.evaluation import evaluate_customer
+from loyalty.applier.flush import flush
+from loyalty.applier.routing import route
+from loyalty.errors import LoyaltyError
+from loyalty.models.types import utcnow
+from loyalty.webhooks.events import read_event
+from rules import local_date, window_start
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Applied:
+    """What one call applied: the events with their outcomes."""
+
+    events: list
+
+    def __len__(self):
+        return len(self.events)
+
+
+def _read(programme, row):
+    event = Event(row.id, row.source, row.event_id, row.type, row.received_at)
+    try:
+        _, _, event.command = read_event(row.source, row.payload, programme)
+    except LoyaltyError as error:
+        event.outcome = Outcome("failed", error.code, error.message)
+    except (ValueError, RecursionError) as error:
+        event.outcome = Outcome("failed", "invalid_event", f"The stored event cannot be read ({type(error).__name__}).")
+    if event.command is None and event.outcome is None:
+        event.outcome = Outcome("ignored")
+    return event
+
+
+def plan_batch(session, programme, events, now):
+    """Steps 2 to 4: everything the batch writes, as a plan."""
+    plan = WritePlan()
+    accounts, steps, stored = route(session, programme, events, plan, now)
+    in_order, late = {}, {}
+    for customer_id, new in steps.items():
+        account = accounts[customer_id]
+        earliest = min(step.at for step in new)
+        (late if account.last_event_at is not None and earliest < account.last_event_at else in_order)[customer_id] = new
+    if in_order:
+        moments = [step.at for new in in_order.values() for step in new]
+        buckets = reading.spend_buckets(session, set(in_order), window_start(programme, min(moments)),
+                                        local_date(programme, max(moments)))
+        for customer_id, new in in_order.items():
+            evaluate_customer(programme, accounts[customer_id], new, plan, buckets=buckets[customer_id])
+    for customer_id, new in late.items():
+        account = accounts[customer_id]
+        replay = reading.replay_input(session, programme, account, min(step.at for step in new), new, stored)
+        evaluate_customer(programme, account, new, plan, replay=replay)
+    plan.accounts = list(accounts.values())
+    for event in events:
+        plan.outcomes[event.row_id] = event.outcome
+    return plan
+
+
+def _apply(session, programme, rows, now):
+    events = [_read(programme, row) for row in rows]
+    flush(session, programme, plan_batch(session, programme, events, now), now)
+    return events
+
+
+def _outage(error):
+    """A database that cannot be reached: retry later, never mark events failed for it."""
+    return isinstance(error, OperationalError) or (isinstance(error, DBAPIError) and error.connection_invalidated)
+
+
+def apply_batch(session, programme, limit=500):
+    """Claim up to `limit` queued events and apply them in one transaction; answers Applied."""
+    now = utcnow()
+    try:
+        reading.begin(session)
+        rows = inbox.claim(session, limit)
+        events = _apply(session, programme, rows, now) if rows else []
+        session.commit()
+        return Applied(events)
+    except Exception as error:
+        session.rollback()
+        if _outage(error):
+            raise
+        log.warning("a batch of %d events failed (%s); applying them one at a time", limit, type(error).__name__)
+    return Applied(_one_at_a_time(session, programme, limit, now))
+
+
+def _one_at_a_time(session, programme, limit, now):
+    reading.begin(session)
+    ids = [row.id for row in inbox.claim(session, limit)]
+    session.rollback()
+    applied = []
+    for row_id in ids:
+        try:
+            reading.begin(session)
+            rows = inbox.claim(session, 1, ids=[row_id])
+            applied += _apply(session, programme, rows, now) if rows else []
+            session.commit()
+        except Exception as error:
+            session.rollback()
+            if _outage(error):
+                raise
+            log.exception("event %s failed to apply; marked failed", row_id)
+            applied += _mark_failed(session, row_id, error, now)
+    return applied
+
+
+def _mark_failed(session, row_id, error, now):
+    """Keep the event, failed, with a code and a message that carries no SQL or data."""
+    reading.begin(session)
+    events = [Event(row.id, row.source, row.event_id, row.type, row.received_at,
+                    outcome=Outcome("failed", "apply_error",
+                                    f"Applying this event raised {type(error).__name__}; see the worker's log."))
+              for row in inbox.claim(session, 1, ids=[row_id])]
+    inbox.write_outcomes(session, {event.row_id: event.outcome for event in events}, now)
+    session.commit()
+    return events

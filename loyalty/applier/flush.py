@@ -1,0 +1,88 @@
+"""Writing a batch's plan: one multi-row statement per table and kind of change, in
+foreign-key order (orders first: the other rows name them), then the events' outcomes,
+all in the batch's one transaction."""
+from sqlalchemy import bindparam, insert, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from loyalty import inbox
+from loyalty.models.types import utcnow
+from loyalty.models import Customer, LedgerEntry, Order, ParkedRefund, SpendBucket, TimelineEvent
+
+# Core tables, not the mapped classes: plain multi-row statements, no ORM bulk step.
+Customer, LedgerEntry, Order, ParkedRefund, SpendBucket, TimelineEvent = (
+    model.__table__ for model in (Customer, LedgerEntry, Order, ParkedRefund, SpendBucket, TimelineEvent))
+
+_NEW_ORDERS = insert(Order).returning(Order.c.id, sort_by_parameter_order=True)
+_ORDER_STATE = (update(Order).where(Order.c.id == bindparam("row_id")).values(
+    refunded=bindparam("s_refunded"), points_earned=bindparam("s_points"), points_clawed_back=bindparam("s_clawed"),
+    fixed_points=bindparam("s_fixed"), fixed_removed=bindparam("s_fixed_removed"), points_pending=bindparam("s_pending"),
+    programme_version=bindparam("s_version")))
+_SNAPSHOTS = (update(TimelineEvent).where(TimelineEvent.c.id == bindparam("row_id"))
+              .values(standing_after=bindparam("s_standing"), order_after=bindparam("s_order")))
+_ACCOUNT_FIELDS = ("tier", "tier_since", "tier_floor", "floor_since", "lifetime_spend", "first_purchase_at",
+                   "points_pending", "points_available", "birthday")
+_ACCOUNTS = (update(Customer).where(Customer.c.id == bindparam("row_id")).values(
+    last_event_at=bindparam("s_last_event_at"), email=bindparam("s_email"),
+    stripe_customer_id=bindparam("s_stripe_customer_id"), updated_at=bindparam("s_now"),
+    **{name: bindparam(f"s_{name}") for name in _ACCOUNT_FIELDS}))
+
+
+def _adding_spend(dialect):
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(SpendBucket)
+    return statement.on_conflict_do_update(index_elements=["customer_id", "day"],
+                                           set_={"amount": SpendBucket.c.amount + statement.excluded.amount})
+
+
+_ADD_SPEND = {dialect: _adding_spend(dialect) for dialect in ("postgresql", "sqlite")}
+
+
+def _state(order, version):
+    state = order.final
+    return {"s_refunded": state.refunded, "s_points": state.points, "s_clawed": state.clawed_back,
+            "s_fixed": state.fixed_points, "s_fixed_removed": state.fixed_removed, "s_pending": state.pending,
+            "s_version": version}
+
+
+def flush(session, programme, plan, now):
+    if plan.new_orders:
+        rows = [{"customer_id": order.customer_id, "source": order.source, "order_key": order.order_key,
+                 "placed_at": order.placed_at, "currency": order.currency, "total": order.total,
+                 "refunded": order.final.refunded, "points_earned": order.final.points,
+                 "points_clawed_back": order.final.clawed_back, "fixed_points": order.final.fixed_points,
+                 "fixed_removed": order.final.fixed_removed, "points_pending": order.final.pending,
+                 "available_on": order.available_on, "programme_version": programme.version,
+                 "lines": order.lines, "created_at": now} for order in plan.new_orders]
+        for order, (order_id,) in zip(plan.new_orders, session.execute(_NEW_ORDERS, rows).all()):
+            order.id = order_id
+    if plan.new_steps:
+        session.execute(insert(TimelineEvent), [
+            {"customer_id": step.order.customer_id, "order_id": step.order.id, "kind": step.kind, "at": step.at,
+             "amount": step.amount, "cumulative": step.cumulative, "refund_key": step.refund_key,
+             "standing_after": step.standing_after, "order_after": step.order_after} for step in plan.new_steps])
+    if plan.replayed_steps:
+        session.execute(_SNAPSHOTS, [{"row_id": step.id, "s_standing": step.standing_after,
+                                      "s_order": step.order_after} for step in plan.replayed_steps])
+    if plan.entries:
+        session.execute(insert(LedgerEntry), [
+            {**{key: value for key, value in entry.items() if key != "order"},
+             "order_id": entry["order"].id if entry["order"] is not None else None, "actor": None, "created_at": now}
+            for entry in plan.entries])
+    if plan.changed_orders:
+        session.execute(_ORDER_STATE, [{"row_id": order.id, **_state(order, programme.version)}
+                                       for order in plan.changed_orders])
+    spend = [{"customer_id": customer_id, "day": day, "amount": amount}
+             for (customer_id, day), amount in sorted(plan.spend.items()) if amount]
+    if spend:
+        session.execute(_ADD_SPEND[session.get_bind().dialect.name], spend)
+    if plan.accounts:
+        session.execute(_ACCOUNTS, [
+            {"row_id": account.id, "s_last_event_at": account.last_event_at, "s_email": account.email,
+             "s_stripe_customer_id": account.stripe_customer_id, "s_now": now,
+             **{f"s_{name}": getattr(account.standing, name) for name in _ACCOUNT_FIELDS}}
+            for account in plan.accounts])
+    if plan.parked:
+        session.execute(insert(ParkedRefund), plan.parked)
+    if plan.unparked:
+        session.execute(ParkedRefund.delete().where(ParkedRefund.c.id.in_(plan.unparked)))
+    inbox.write_outcomes(session, plan.outcomes, utcnow())      # applied: as late as the commit

@@ -1,0 +1,121 @@
+"""The inbox: webhook events as received, queued until `loyalty worker` applies them.
+
+Recording is one statement (insert unless the source and event id are known, and on
+PostgreSQL wake the workers with NOTIFY), committed before the sender hears 2xx. Workers
+claim queued events oldest first; on PostgreSQL `FOR UPDATE SKIP LOCKED` lets several
+workers share the queue, each event claimed by one. An event's status is written in the
+transaction that applies it, so a crash leaves it queued, never half applied.
+"""
+from datetime import datetime
+
+from sqlalchemy import bindparam, func, literal_column, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from loyalty import autocommit
+from loyalty.extensions import db
+from loyalty.models import WebhookEvent
+from loyalty.models.types import utcnow
+
+CHANNEL = "loyalty_inbox"
+EVENTS = WebhookEvent.__table__
+
+
+def _recording(dialect):
+    insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(WebhookEvent).values(
+        source=bindparam("source"), event_id=bindparam("event_id"), type=bindparam("type"),
+        payload=bindparam("payload"), received_at=bindparam("received_at"), status=bindparam("status"),
+        attempts=literal_column("0")).on_conflict_do_nothing(index_elements=["source", "event_id"])
+    if dialect != "postgresql":
+        return insert.returning(WebhookEvent.id)
+    stored = insert.returning(WebhookEvent.id).cte("stored")
+    return select(stored.c.id, func.pg_notify(CHANNEL, "").label("woken"))
+
+
+_RECORD = {dialect: _recording(dialect) for dialect in ("postgresql", "sqlite")}
+
+
+def record(source, event_id, event_type, payload, status="queued"):
+    """Store an event once; answers True if it is new, False if this source and id were known."""
+    dialect = db.engine.dialect.name
+    parameters = {"source": source, "event_id": event_id, "type": event_type, "payload": payload,
+                  "received_at": utcnow(), "status": status}
+    if dialect == "postgresql":
+        return bool(autocommit.rows(_RECORD[dialect], parameters))
+    try:
+        stored = db.session.execute(_RECORD[dialect], parameters).first() is not None
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return stored
+
+
+def claim(session, limit, ids=None):
+    """The oldest queued events (of `ids`, if given), up to `limit`, locked for this transaction
+    (PostgreSQL: skipping those another worker holds). SQLite has one writer at a time."""
+    query = (select(WebhookEvent.id, WebhookEvent.source, WebhookEvent.event_id, WebhookEvent.type,
+                    WebhookEvent.payload, WebhookEvent.received_at)
+             .where(WebhookEvent.status == "queued").order_by(WebhookEvent.id).limit(limit))
+    if ids is not None:
+        query = query.where(WebhookEvent.id.in_(ids))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return session.execute(query).all()
+
+
+_OUTCOME = (EVENTS.update().where(EVENTS.c.id == bindparam("row_id"))
+            .values(status=bindparam("new_status"), applied_at=bindparam("at"), error_code=bindparam("code"),
+                    error_message=bindparam("message"), attempts=EVENTS.c.attempts + 1))
+
+
+def write_outcomes(session, outcomes, at):
+    """Record what became of each event: `outcomes` maps event row id -> Outcome."""
+    if outcomes:
+        session.execute(_OUTCOME, [{"row_id": row_id, "new_status": outcome.status,
+                                    "at": None if outcome.status == "failed" else at,
+                                    "code": outcome.code, "message": (outcome.message or None) and outcome.message[:500]}
+                                   for row_id, outcome in outcomes.items()])
+
+
+def find(source, event_id):
+    return db.session.scalars(select(WebhookEvent).where(WebhookEvent.source == source,
+                                                         WebhookEvent.event_id == event_id)).first()
+
+
+def listing(status=None, since=None, limit=100):
+    query = select(WebhookEvent).order_by(WebhookEvent.id.desc()).limit(limit)
+    if status:
+        query = query.where(WebhookEvent.status == status)
+    if since:
+        query = query.where(WebhookEvent.received_at >= since)
+    return db.session.scalars(query).all()
+
+
+def requeue(ids=(), failed=False):
+    """Queue failed events again (after a fix): the given ones (row ids or event ids), or every
+    failed one. Only failed events: one that was applied keeps its status, and applying a
+    failed one again is safe (it changed nothing the first time). Answers how many."""
+    query = update(WebhookEvent).where(WebhookEvent.status == "failed").values(
+        status="queued", applied_at=None, error_code=None, error_message=None)
+    if not failed:
+        texts = [str(i) for i in ids]
+        query = query.where(WebhookEvent.event_id.in_(texts)
+                            | WebhookEvent.id.in_([int(i) for i in texts if i.isdigit() and len(i) < 18]))
+    count = db.session.execute(query).rowcount
+    if count and db.engine.dialect.name == "postgresql":
+        db.session.execute(select(func.pg_notify(CHANNEL, "")))
+    db.session.commit()
+    return count
+
+
+def queue_stats(now=None):
+    """How many events wait, and how long the oldest has waited (seconds, or None)."""
+    depth, oldest = db.session.execute(select(func.count(), func.min(WebhookEvent.received_at))
+                                       .where(WebhookEvent.status == "queued")).one()
+    if isinstance(oldest, str):       # SQLite's MIN() loses the column type
+        oldest = datetime.fromisoformat(oldest)
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=(now or utcnow()).tzinfo)
+    age = None if oldest is None else max(0.0, ((now or utcnow()) - oldest).total_seconds())
+    return {"depth": depth, "oldest_age_s": None if age is None else round(age, 3)}

@@ -1,0 +1,132 @@
+"""`loyalty worker`: applies the events the webhooks recorded, batch after batch.
+
+Several may run side by side, on several machines, on PostgreSQL: each claims its own
+events (FOR UPDATE SKIP LOCKED). On SQLite one worker runs. It sleeps while the queue is
+empty and wakes at once when an event is recorded (PostgreSQL LISTEN/NOTIFY; on SQLite it
+polls). SIGTERM or SIGINT lets the batch in hand finish and then stops it; a worker killed
+outright loses nothing: its batch's transaction never committed, so its events are still
+queued for the next claim.
+"""
+import logging
+import signal
+import threading
+import time
+
+import click
+import psycopg
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy.exc import DBAPIError
+
+from loyalty import inbox, metrics
+from loyalty.applier import apply_batch
+from loyalty.extensions import db
+from loyalty.programme import current_programme
+
+log = logging.getLogger(__name__)
+BATCH_SIZE = 500
+OUTAGE_PAUSE_SECONDS = 1.0
+
+
+class Wakeup:
+    """Waits for the next event: LISTEN on PostgreSQL (a connection of its own, in autocommit),
+    a plain pause elsewhere. A lost listening connection is opened again at the next wait."""
+
+    def __init__(self, engine, poll_seconds):
+        self.url = engine.url if engine.dialect.name == "postgresql" else None
+        self.poll_seconds, self.connection = poll_seconds, None
+
+    def _listen(self):
+        url = self.url
+        self.connection = psycopg.connect(host=url.host, port=url.port, user=url.username, password=url.password,
+                                          dbname=url.database, autocommit=True, connect_timeout=5,
+                                          **dict(url.query))
+        self.connection.execute(f"LISTEN {inbox.CHANNEL}")
+
+    def wait(self, stopping):
+        if self.url is None:
+            stopping.wait(self.poll_seconds)
+            return
+        try:
+            if self.connection is None or self.connection.closed:
+                self._listen()
+            # An event recorded between the last claim and LISTEN is found by the claim that
+            # follows this wait, which ends at the poll interval at the latest.
+            for _ in self.connection.notifies(timeout=self.poll_seconds, stop_after=1):
+                pass
+        except psycopg.Error:
+            self.close()
+            stopping.wait(self.poll_seconds)
+
+    def close(self):
+        if self.connection is not None:
+            try:
+                self.connection.close()
+            finally:
+                self.connection = None
+
+
+def run(app, batch_size=BATCH_SIZE, poll_seconds=1.0, stopping=None, once=False):
+    """Apply batches until `stopping` is set (or, with `once`, until the queue is empty).
+    Answers how many events it applied."""
+    stopping = stopping or threading.Event()
+    applied = 0
+    with app.app_context():
+        programme, session = current_programme(), db.session
+        wakeup = Wakeup(db.engine, poll_seconds)
+        try:
+            while not stopping.is_set():
+                try:
+                    done = apply_batch(session, programme, batch_size)
+                except DBAPIError as error:       # the database is away: wait, then carry on
+                    log.warning("database unavailable (%s); retrying", type(error).__name__)
+                    session.remove()
+                    if once:
+                        raise
+                    stopping.wait(OUTAGE_PAUSE_SECONDS)
+                    continue
+                applied += len(done)
+                metrics.batch_applied(done.events)
+                if len(done) < batch_size:
+                    if once:
+                        break
+                    wakeup.wait(stopping)
+        finally:
+            wakeup.close()
+            session.remove()
+    return applied
+
+
+def drain(app, batch_size=BATCH_SIZE):
+    """Apply every queued event now, in this process (tests, imports): answers how many."""
+    return run(app, batch_size, once=True)
+
+
+@click.command("worker")
+@click.option("--batch-size", default=BATCH_SIZE, show_default=True, type=click.IntRange(1, 10_000),
+              help="Events claimed and applied per transaction.")
+@click.option("--poll", "poll_seconds", default=1.0, show_default=True, type=click.FloatRange(0.01, 60),
+              help="Seconds between looks at an empty queue (PostgreSQL also wakes on NOTIFY).")
+@click.option("--once", is_flag=True, help="Apply what is queued, then exit.")
+@with_appcontext
+def worker_command(batch_size, poll_seconds, once):
+    """Apply recorded webhook events until stopped (SIGTERM or Ctrl-C finish the batch in hand)."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    stopping = threading.Event()
+
+    def stop(signum, _frame):
+        log.info("signal %s: stopping after the batch in hand", signum)
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    app = current_app._get_current_object()
+    log.info("worker started (batch size %d)", batch_size)
+    started = time.monotonic()
+    applied = run(app, batch_size, poll_seconds, stopping, once)
+    log.info("worker stopped: %d events applied in %.1f s", applied, time.monotonic() - started)
+
+
+def init_app(app):
+    app.cli.add_command(worker_command)
