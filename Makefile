@@ -1,5 +1,6 @@
-# The two commands: `make run` serves the API on SQLite; `make test` runs every test on
-# SQLite and on a PostgreSQL server it starts itself. Both start from a fresh machine.
+# The two commands: `make run` serves the API on SQLite and runs one queue worker beside it;
+# `make test` runs every test on SQLite and on a PostgreSQL server it starts itself. Both
+# start from a fresh machine.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -7,12 +8,20 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 WORKERS ?= 2
 STAMP  := $(VENV)/.installed
+METRICS_DIR ?= instance/metrics
 
 .PHONY: run test bench install postgres clean
 
+# The API under gunicorn and one `loyalty worker`; Ctrl-C (or SIGTERM) stops both.
 run: $(STAMP)
 	$(BIN)/loyalty db upgrade
-	exec $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - wsgi:app
+	rm -rf $(METRICS_DIR) && mkdir -p $(METRICS_DIR)
+	export PROMETHEUS_MULTIPROC_DIR=$(abspath $(METRICS_DIR)); \
+	$(BIN)/loyalty worker & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT; \
+	trap 'exit 0' INT TERM; \
+	$(BIN)/gunicorn -c python:loyalty.gunicorn_conf --bind $(HOST):$(PORT) --workers $(WORKERS) \
+	  --access-logfile - wsgi:app
 
 test: $(STAMP) postgres
 	LOYALTY_REQUIRE_BOTH_BACKENDS=1 $(BIN)/pytest --cov --cov-report=term

@@ -51,9 +51,12 @@ class Wakeup:
             if self.connection is None or self.connection.closed:
                 self._listen()
             # An event recorded between the last claim and LISTEN is found by the claim that
-            # follows this wait, which ends at the poll interval at the latest.
-            for _ in self.connection.notifies(timeout=self.poll_seconds, stop_after=1):
-                pass
+            # follows this wait, which ends at the poll interval at the latest. Waits in short
+            # slices so a stop request is seen within half a second.
+            deadline = time.monotonic() + self.poll_seconds
+            while not stopping.is_set() and (left := deadline - time.monotonic()) > 0:
+                if any(True for _ in self.connection.notifies(timeout=min(left, 0.5), stop_after=1)):
+                    return
         except psycopg.Error:
             self.close()
             stopping.wait(self.poll_seconds)

@@ -6,7 +6,7 @@ the batch's order keys (PostgreSQL transaction advisory locks, sorted), then its
 customers' rows (FOR UPDATE, sorted by id). The jobs and the API lock customers only.
 SQLite has one writer at a time (BEGIN IMMEDIATE) and needs neither.
 """
-from sqlalchemy import bindparam, func, select, text, tuple_
+from sqlalchemy import bindparam, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -40,12 +40,22 @@ def lock_order_keys(session, keys):
         session.execute(_ORDER_KEY_LOCKS, {"keys": sorted(f"{source}:{key}" for source, key in keys)})
 
 
+def _by_source(model, keys):
+    """`model` rows about these (source, order key) pairs: one IN list per source (a list the
+    unique (source, order_key) index serves), not a row-value IN."""
+    sources = {}
+    for source, key in keys:
+        sources.setdefault(source, []).append(key)
+    return or_(*[(model.source == source) & model.order_key.in_(sorted(order_keys))
+                 for source, order_keys in sorted(sources.items())])
+
+
 def order_claims(session, keys):
     """(source, order key) -> (order id, customer id) of the stored orders among `keys`."""
     if not keys:
         return {}
     rows = session.execute(select(Order.source, Order.order_key, Order.id, Order.customer_id)
-                           .where(tuple_(Order.source, Order.order_key).in_(sorted(keys))))
+                           .where(_by_source(Order, keys)))
     return {(source, key): (order_id, customer_id) for source, key, order_id, customer_id in rows}
 
 
@@ -53,9 +63,9 @@ def parked_refunds(session, keys):
     """(source, order key) -> the refunds parked for that order, oldest first."""
     found = {}
     if keys:
-        rows = session.execute(select(ParkedRefund).where(tuple_(ParkedRefund.source, ParkedRefund.order_key)
-                                                          .in_(sorted(keys))).order_by(ParkedRefund.at, ParkedRefund.id))
-        for (row,) in rows:
+        rows = session.scalars(select(ParkedRefund).where(_by_source(ParkedRefund, keys))
+                               .order_by(ParkedRefund.at, ParkedRefund.id))
+        for row in rows:
             found.setdefault((row.source, row.order_key), []).append(row)
     return found
 

@@ -3,7 +3,8 @@ available, oldest first. Every credit to available points (a release, goodwill, 
 positive correction) is a lot dated by its `available_on`; spending, clawbacks and
 earlier expiries use up the oldest lots first. What is left of a lot on its expiry date
 expires as an `expiry` entry. That entry is itself a debit, so running again finds nothing.
-Batches are keyset ranges of customer ids."""
+Batches are keyset ranges of customer ids. The rule itself is rules/lots.py (`expired_by`);
+this SQL is its set-based form, held to it by tests/test_lots_sql.py."""
 from datetime import timedelta
 
 from loyalty.jobs.batches import CUTOFF, NOW, keyset_ranges, lock_customers_where, sql

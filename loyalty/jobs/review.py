@@ -3,11 +3,12 @@ only once the tier has been held for the hold period; the review then sets the t
 that qualifying spend earns (rules.review_tier decides; this reads and writes in batches)."""
 from datetime import timedelta
 
-from sqlalchemy import BigInteger, String, bindparam
+from sqlalchemy import BigInteger, Date, String, bindparam
 
 from loyalty.jobs.batches import CUTOFF, IDS, TODAY, keyset_ranges, lock_customers, sql
 from loyalty.models.types import UTCDateTime
-from rules import Standing, review_tier, window_start
+from loyalty.services.snapshots import standing_of
+from rules import review_tier, window_start
 
 HELD_BEFORE = bindparam("held_before", type_=UTCDateTime)
 
@@ -19,13 +20,15 @@ NEXT = sql(f"""SELECT max(id) FROM (SELECT id FROM customers WHERE {DUE} AND id 
 CANDIDATES = sql(f"SELECT id FROM customers WHERE {DUE} AND id > :after AND id <= :upto ORDER BY id", HELD_BEFORE)
 
 STANDINGS = sql("""
-    SELECT c.id, c.tier, c.tier_since, c.lifetime_spend, c.tier_floor, c.floor_since,
-           CAST(COALESCE(SUM(b.amount), 0) AS BIGINT) AS qualifying
+    SELECT c.id, c.tier, c.tier_since, c.lifetime_spend, c.tier_floor, c.floor_since, c.first_purchase_at,
+           c.birthday, c.points_pending, c.points_available, CAST(COALESCE(SUM(b.amount), 0) AS BIGINT) AS qualifying
     FROM customers c LEFT JOIN spend_buckets b ON b.customer_id = c.id AND b.day >= :cutoff AND b.day <= :today
     WHERE c.id IN :ids
-    GROUP BY c.id, c.tier, c.tier_since, c.lifetime_spend, c.tier_floor, c.floor_since""", IDS, CUTOFF, TODAY
+    GROUP BY c.id, c.tier, c.tier_since, c.lifetime_spend, c.tier_floor, c.floor_since, c.first_purchase_at,
+             c.birthday, c.points_pending, c.points_available""", IDS, CUTOFF, TODAY
 ).columns(id=String, tier=String, tier_since=UTCDateTime, lifetime_spend=BigInteger, tier_floor=String,
-          floor_since=UTCDateTime, qualifying=BigInteger)
+          floor_since=UTCDateTime, first_purchase_at=UTCDateTime, birthday=Date, points_pending=BigInteger,
+          points_available=BigInteger, qualifying=BigInteger)
 
 UPDATE = sql("""UPDATE customers SET tier = :tier, tier_since = :since, tier_floor = :floor, floor_since = :floor_since
                 WHERE id = :id""", bindparam("since", type_=UTCDateTime), bindparam("floor_since", type_=UTCDateTime))
@@ -50,8 +53,7 @@ def apply(session, programme, now, today, after, upto):
     rows = session.execute(STANDINGS, {"ids": ids, "cutoff": window_start(programme, now), "today": today})
     changes, changed = [], 0
     for row in rows:
-        standing = Standing(tier=row.tier, tier_since=row.tier_since, qualifying_spend=row.qualifying,
-                            lifetime_spend=row.lifetime_spend, tier_floor=row.tier_floor, floor_since=row.floor_since)
+        standing = standing_of(row, row.qualifying)
         change = review_tier(programme, standing, now)
         if change.changed or (change.floor, change.floor_since) != (row.tier_floor, row.floor_since):
             changes.append({"id": row.id, "tier": change.tier, "since": change.since, "floor": change.floor,

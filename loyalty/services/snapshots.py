@@ -1,4 +1,6 @@
-"""Standing and order state to and from stored form (JSON snapshots, customer and order rows)."""
+"""Standing and order state to and from stored form (JSON snapshots, customer and order rows):
+the one mapping between stored rows and `rules` values, used by the batch applier, the
+quote and the tier review."""
 from dataclasses import asdict, fields
 from datetime import date, datetime
 
@@ -38,7 +40,8 @@ def order_from_json(data):
 
 
 def standing_of(customer, qualifying_spend):
-    """The standing cached on a customer row, with qualifying spend computed by the caller."""
+    """The standing cached on a customer row (an ORM object or any row with the customer's
+    columns), with qualifying spend computed by the caller."""
     return Standing(
         tier=customer.tier, tier_since=customer.tier_since, qualifying_spend=qualifying_spend,
         lifetime_spend=customer.lifetime_spend, first_purchase_at=customer.first_purchase_at,
