@@ -442,7 +442,8 @@ def report(figures, flat, heavy_entries, evaluations, baseline):
               f"{bulk['loop'] or nan:.1f} s of it in the worker's loop; exit code {bulk['code']}, "
               f"{bulk['left']:,} left queued) | | aim >= 2,000/s: {verdict(bulk_rate >= 2000)} |",
               f"| lag at half the floor's rate | a paced generator ({LAG_THREADS} Python threads, plain sockets, a new "
-              f"connection each; it used {sent['cpu_share']:.0%} of a core) sends {sent['sent']:,} purchases at {lag['rate']:,.0f}/s for {LAG_SECONDS} s "
+              f"connection each; it used {sent['cpu_share']:.0%} of a core) sends {sent['sent']:,} purchases at "
+              f"{lag['rate']:,.0f}/s for {LAG_SECONDS} s "
               f"(achieved {sent['per_second']:,.0f}/s, answers {sent['statuses']}, answer p50 / p99 "
               f"{sent['p50_ms']:.0f} / {sent['p99_ms']:.0f} ms, p99 send slip {sent['late_p99_ms']:.0f} ms), the "
               f"worker running; from received_at to applied_at, and to the commit | applied_at: p50 "

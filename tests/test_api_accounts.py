@@ -5,7 +5,7 @@ import pytest
 
 from loyalty.api import schemas
 from tests.api import bearer, make_key, token
-from tests.webhooks import deliver_shop, post_shop, purchase, refund
+from tests.webhooks import deliver_shop, purchase, refund
 
 
 @pytest.fixture

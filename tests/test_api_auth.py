@@ -8,7 +8,7 @@ from loyalty.extensions import db
 from loyalty.models import ApiKey
 from tests.api import bearer, make_key, token
 from tests.conftest import TEST_SECRETS
-from tests.webhooks import deliver_shop, post_shop, purchase
+from tests.webhooks import deliver_shop, purchase
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import pytest
 
 from tests import state
 from tests.api import bearer, make_key
-from tests.webhooks import deliver_shop, post_shop, purchase, refund
+from tests.webhooks import deliver_shop, purchase, refund
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from loyalty.models import Customer, LedgerEntry
 from loyalty.models.types import utcnow
 from rules import expires_on, load_programme
 from tests.api import bearer, make_key
-from tests.webhooks import deliver_shop, post_shop, purchase
+from tests.webhooks import deliver_shop, purchase
 
 
 def _traced(engine):

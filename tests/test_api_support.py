@@ -5,7 +5,7 @@ import pytest
 
 from tests import state
 from tests.api import bearer, make_key
-from tests.webhooks import deliver_shop, post_shop, purchase
+from tests.webhooks import deliver_shop, purchase
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.api import make_key
-from tests.webhooks import deliver_shop, post_shop, purchase
+from tests.webhooks import deliver_shop, purchase
 
 EXAMPLES = 30
 # Every check but "schema-valid data is accepted": a webhook body is accepted only with a

@@ -6,7 +6,7 @@ import pytest
 
 from tests import state
 from tests.api import bearer, make_key
-from tests.webhooks import deliver_shop, post_shop, purchase
+from tests.webhooks import deliver_shop, purchase
 
 DAY = timedelta(days=1)
 BOUGHT = (datetime.now(timezone.utc) - timedelta(days=40)).replace(hour=12, minute=0, second=0, microsecond=0)

@@ -6,7 +6,7 @@ from sqlalchemy import event, update
 
 from loyalty.extensions import db
 from loyalty.models import Customer
-from tests.webhooks import deliver_shop, post_shop, purchase, refund
+from tests.webhooks import deliver_shop, purchase, refund
 
 
 def test_reconcile_passes_when_every_balance_matches_the_ledger(app, client, runner):

@@ -16,7 +16,6 @@ welcome for a purchase, clawbacks for a refund) plus a correction for any differ
 """
 from dataclasses import replace
 
-from loyalty.applier.batch import Step
 from loyalty.services.snapshots import net_points, to_json
 from rules import Line, Purchase, apply_purchase, apply_refund, in_window, local_date, window_start
 from rules.currency import format_amount

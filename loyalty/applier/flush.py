@@ -6,32 +6,33 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from loyalty import inbox
+from loyalty import models
 from loyalty.models.types import utcnow
-from loyalty.models import Customer, LedgerEntry, Order, ParkedRefund, SpendBucket, TimelineEvent
 
 # Core tables, not the mapped classes: plain multi-row statements, no ORM bulk step.
-Customer, LedgerEntry, Order, ParkedRefund, SpendBucket, TimelineEvent = (
-    model.__table__ for model in (Customer, LedgerEntry, Order, ParkedRefund, SpendBucket, TimelineEvent))
+CUSTOMERS, LEDGER, ORDERS = models.Customer.__table__, models.LedgerEntry.__table__, models.Order.__table__
+PARKED, SPEND, TIMELINE = models.ParkedRefund.__table__, models.SpendBucket.__table__, models.TimelineEvent.__table__
 
-_NEW_ORDERS = insert(Order).returning(Order.c.id, sort_by_parameter_order=True)
-_ORDER_STATE = (update(Order).where(Order.c.id == bindparam("row_id")).values(
+# The new ids come back with their keys (cheaper than asking for them in parameter order).
+_NEW_ORDERS = insert(ORDERS).returning(ORDERS.c.id, ORDERS.c.source, ORDERS.c.order_key)
+_ORDER_STATE = (update(ORDERS).where(ORDERS.c.id == bindparam("row_id")).values(
     refunded=bindparam("s_refunded"), points_earned=bindparam("s_points"), points_clawed_back=bindparam("s_clawed"),
     fixed_points=bindparam("s_fixed"), fixed_removed=bindparam("s_fixed_removed"), points_pending=bindparam("s_pending"),
     programme_version=bindparam("s_version")))
-_SNAPSHOTS = (update(TimelineEvent).where(TimelineEvent.c.id == bindparam("row_id"))
+_SNAPSHOTS = (update(TIMELINE).where(TIMELINE.c.id == bindparam("row_id"))
               .values(standing_after=bindparam("s_standing"), order_after=bindparam("s_order")))
 _ACCOUNT_FIELDS = ("tier", "tier_since", "tier_floor", "floor_since", "lifetime_spend", "first_purchase_at",
                    "points_pending", "points_available", "birthday")
-_ACCOUNTS = (update(Customer).where(Customer.c.id == bindparam("row_id")).values(
+_ACCOUNTS = (update(CUSTOMERS).where(CUSTOMERS.c.id == bindparam("row_id")).values(
     last_event_at=bindparam("s_last_event_at"), email=bindparam("s_email"),
     stripe_customer_id=bindparam("s_stripe_customer_id"), updated_at=bindparam("s_now"),
     **{name: bindparam(f"s_{name}") for name in _ACCOUNT_FIELDS}))
 
 
 def _adding_spend(dialect):
-    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(SpendBucket)
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(SPEND)
     return statement.on_conflict_do_update(index_elements=["customer_id", "day"],
-                                           set_={"amount": SpendBucket.c.amount + statement.excluded.amount})
+                                           set_={"amount": SPEND.c.amount + statement.excluded.amount})
 
 
 _ADD_SPEND = {dialect: _adding_spend(dialect) for dialect in ("postgresql", "sqlite")}
@@ -53,10 +54,11 @@ def flush(session, programme, plan, now):
                  "fixed_removed": order.final.fixed_removed, "points_pending": order.final.pending,
                  "available_on": order.available_on, "programme_version": programme.version,
                  "lines": order.lines, "created_at": now} for order in plan.new_orders]
-        for order, (order_id,) in zip(plan.new_orders, session.execute(_NEW_ORDERS, rows).all()):
-            order.id = order_id
+        ids = {(source, key): order_id for order_id, source, key in session.execute(_NEW_ORDERS, rows)}
+        for order in plan.new_orders:
+            order.id = ids[(order.source, order.order_key)]
     if plan.new_steps:
-        session.execute(insert(TimelineEvent), [
+        session.execute(insert(TIMELINE), [
             {"customer_id": step.order.customer_id, "order_id": step.order.id, "kind": step.kind, "at": step.at,
              "amount": step.amount, "cumulative": step.cumulative, "refund_key": step.refund_key,
              "standing_after": step.standing_after, "order_after": step.order_after} for step in plan.new_steps])
@@ -64,7 +66,7 @@ def flush(session, programme, plan, now):
         session.execute(_SNAPSHOTS, [{"row_id": step.id, "s_standing": step.standing_after,
                                       "s_order": step.order_after} for step in plan.replayed_steps])
     if plan.entries:
-        session.execute(insert(LedgerEntry), [
+        session.execute(insert(LEDGER), [
             {**{key: value for key, value in entry.items() if key != "order"},
              "order_id": entry["order"].id if entry["order"] is not None else None, "actor": None, "created_at": now}
             for entry in plan.entries])
@@ -82,7 +84,7 @@ def flush(session, programme, plan, now):
              **{f"s_{name}": getattr(account.standing, name) for name in _ACCOUNT_FIELDS}}
             for account in plan.accounts])
     if plan.parked:
-        session.execute(insert(ParkedRefund), plan.parked)
+        session.execute(insert(PARKED), plan.parked)
     if plan.unparked:
-        session.execute(ParkedRefund.delete().where(ParkedRefund.c.id.in_(plan.unparked)))
+        session.execute(PARKED.delete().where(PARKED.c.id.in_(plan.unparked)))
     inbox.write_outcomes(session, plan.outcomes, utcnow())      # applied: as late as the commit
