@@ -1,7 +1,7 @@
 """Writing a batch's plan: one multi-row statement per table and kind of change, in
 foreign-key order (orders first: the other rows name them), then the events' outcomes,
 all in the batch's one transaction."""
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, insert, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -13,8 +13,13 @@ from loyalty.models.types import utcnow
 CUSTOMERS, LEDGER, ORDERS = models.Customer.__table__, models.LedgerEntry.__table__, models.Order.__table__
 PARKED, SPEND, TIMELINE = models.ParkedRefund.__table__, models.SpendBucket.__table__, models.TimelineEvent.__table__
 
-# The new ids come back with their keys (cheaper than asking for them in parameter order).
-_NEW_ORDERS = insert(ORDERS).returning(ORDERS.c.id, ORDERS.c.source, ORDERS.c.order_key)
+# New orders need their ids before the rows that name them. PostgreSQL: taken from the
+# sequence first, then one plain multi-row INSERT (psycopg pipelines it), 4-8x cheaper than
+# one INSERT ... RETURNING of the same rows (measured: 500 orders, 23 ms against 90-190 ms).
+# SQLite has no sequence; its RETURNING costs no round trip.
+_ORDER_IDS = text("SELECT nextval(pg_get_serial_sequence('orders', 'id')) FROM generate_series(1, :n)")
+_NEW_ORDERS = {"postgresql": insert(ORDERS),
+               "sqlite": insert(ORDERS).returning(ORDERS.c.id, ORDERS.c.source, ORDERS.c.order_key)}
 _ORDER_STATE = (update(ORDERS).where(ORDERS.c.id == bindparam("row_id")).values(
     refunded=bindparam("s_refunded"), points_earned=bindparam("s_points"), points_clawed_back=bindparam("s_clawed"),
     fixed_points=bindparam("s_fixed"), fixed_removed=bindparam("s_fixed_removed"), points_pending=bindparam("s_pending"),
@@ -54,9 +59,16 @@ def flush(session, programme, plan, now):
                  "fixed_removed": order.final.fixed_removed, "points_pending": order.final.pending,
                  "available_on": order.available_on, "programme_version": programme.version,
                  "lines": order.lines, "created_at": now} for order in plan.new_orders]
-        ids = {(source, key): order_id for order_id, source, key in session.execute(_NEW_ORDERS, rows)}
-        for order in plan.new_orders:
-            order.id = ids[(order.source, order.order_key)]
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            ids = session.execute(_ORDER_IDS, {"n": len(rows)}).scalars().all()
+            for order, row, order_id in zip(plan.new_orders, rows, ids):
+                order.id = row["id"] = order_id
+            session.execute(_NEW_ORDERS[dialect], rows)
+        else:
+            ids = {(source, key): order_id for order_id, source, key in session.execute(_NEW_ORDERS[dialect], rows)}
+            for order in plan.new_orders:
+                order.id = ids[(order.source, order.order_key)]
     if plan.new_steps:
         session.execute(insert(TIMELINE), [
             {"customer_id": step.order.customer_id, "order_id": step.order.id, "kind": step.kind, "at": step.at,
