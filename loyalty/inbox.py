@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from loyalty import autocommit
-from loyalty.extensions import db
+from loyalty.extensions import db, one_of
 from loyalty.models import WebhookEvent
 from loyalty.models.types import utcnow
 
@@ -64,18 +64,16 @@ def claim(session, limit, ids=None):
     return session.execute(query).all()
 
 
-_OUTCOME = (EVENTS.update().where(EVENTS.c.id == bindparam("row_id"))
-            .values(status=bindparam("new_status"), applied_at=bindparam("at"), error_code=bindparam("code"),
-                    error_message=bindparam("message"), attempts=EVENTS.c.attempts + 1))
-
-
 def write_outcomes(session, outcomes, at):
-    """Record what became of each event: `outcomes` maps event row id -> Outcome."""
-    if outcomes:
-        session.execute(_OUTCOME, [{"row_id": row_id, "new_status": outcome.status,
-                                    "at": None if outcome.status == "failed" else at,
-                                    "code": outcome.code, "message": (outcome.message or None) and outcome.message[:500]}
-                                   for row_id, outcome in outcomes.items()])
+    """Record what became of each event: `outcomes` maps event row id -> Outcome. One UPDATE
+    per distinct outcome (a batch has a handful: processed, duplicate...), not per event."""
+    same = {}
+    for row_id, outcome in outcomes.items():
+        same.setdefault(outcome, []).append(row_id)
+    for outcome, row_ids in same.items():
+        session.execute(EVENTS.update().where(one_of(session, EVENTS.c.id, row_ids)).values(
+            status=outcome.status, applied_at=None if outcome.status == "failed" else at, error_code=outcome.code,
+            error_message=(outcome.message or None) and outcome.message[:500], attempts=EVENTS.c.attempts + 1))
 
 
 def find(source, event_id):

@@ -7,11 +7,12 @@ customers' rows (FOR UPDATE, sorted by id). The jobs and the API lock customers 
 SQLite has one writer at a time (BEGIN IMMEDIATE) and needs neither.
 """
 from sqlalchemy import bindparam, func, or_, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from loyalty.applier.batch import Account, OrderRow, Step
+from loyalty.extensions import one_of
 from loyalty.models import Customer, Order, ParkedRefund, SpendBucket, TimelineEvent
+from loyalty.models.types import UTCDateTime
 from loyalty.services.snapshots import order_from_json, order_state_of, standing_from_json, standing_of
 from rules import Standing
 
@@ -40,13 +41,13 @@ def lock_order_keys(session, keys):
         session.execute(_ORDER_KEY_LOCKS, {"keys": sorted(f"{source}:{key}" for source, key in keys)})
 
 
-def _by_source(model, keys):
-    """`model` rows about these (source, order key) pairs: one IN list per source (a list the
-    unique (source, order_key) index serves), not a row-value IN."""
+def _by_source(session, model, keys):
+    """`model` rows about these (source, order key) pairs: one list of keys per source (which
+    the unique (source, order_key) index serves), not a row-value IN."""
     sources = {}
     for source, key in keys:
         sources.setdefault(source, []).append(key)
-    return or_(*[(model.source == source) & model.order_key.in_(sorted(order_keys))
+    return or_(*[(model.source == source) & one_of(session, model.order_key, order_keys)
                  for source, order_keys in sorted(sources.items())])
 
 
@@ -55,7 +56,7 @@ def order_claims(session, keys):
     if not keys:
         return {}
     rows = session.execute(select(Order.source, Order.order_key, Order.id, Order.customer_id)
-                           .where(_by_source(Order, keys)))
+                           .where(_by_source(session, Order, keys)))
     return {(source, key): (order_id, customer_id) for source, key, order_id, customer_id in rows}
 
 
@@ -63,7 +64,7 @@ def parked_refunds(session, keys):
     """(source, order key) -> the refunds parked for that order, oldest first."""
     found = {}
     if keys:
-        rows = session.scalars(select(ParkedRefund).where(_by_source(ParkedRefund, keys))
+        rows = session.scalars(select(ParkedRefund).where(_by_source(session, ParkedRefund, keys))
                                .order_by(ParkedRefund.at, ParkedRefund.id))
         for row in rows:
             found.setdefault((row.source, row.order_key), []).append(row)
@@ -75,15 +76,16 @@ def stripe_owners(session, stripe_ids):
     if not stripe_ids:
         return {}
     return dict(session.execute(select(Customer.stripe_customer_id, Customer.id)
-                                .where(Customer.stripe_customer_id.in_(sorted(stripe_ids)))).all())
+                                .where(one_of(session, Customer.stripe_customer_id, stripe_ids))).all())
 
 
-def _enrolment(dialect):
-    return (pg_insert if dialect == "postgresql" else sqlite_insert)(Customer).on_conflict_do_nothing(
-        index_elements=["id"])
-
-
-_ENROL = {dialect: _enrolment(dialect) for dialect in ("postgresql", "sqlite")}
+# New customers: on PostgreSQL one INSERT of an array of ids (only the id differs between
+# rows); elsewhere a multi-row insert. Either way a customer enrolled meanwhile is kept.
+_ENROL = {"postgresql": text("""
+    INSERT INTO customers (id, created_at, updated_at, points_available, points_pending, tier, lifetime_spend)
+    SELECT id, :now, :now, 0, 0, :tier, 0 FROM unnest(CAST(:ids AS text[])) AS id ORDER BY id
+    ON CONFLICT (id) DO NOTHING""").bindparams(bindparam("now", type_=UTCDateTime)),
+          "sqlite": sqlite_insert(Customer).on_conflict_do_nothing(index_elements=["id"])}
 _ACCOUNT_COLUMNS = [Customer.__table__.c[name] for name in (
     "id", "email", "birthday", "stripe_customer_id", "points_available", "points_pending", "tier", "tier_since",
     "lifetime_spend", "first_purchase_at", "tier_floor", "floor_since", "last_event_at")]
@@ -92,12 +94,14 @@ _ACCOUNT_COLUMNS = [Customer.__table__.c[name] for name in (
 def lock_accounts(session, programme, enrol, others, now):
     """Enrol the customers in `enrol` that are new, then lock and read every account of the
     batch in id order; answers id -> Account."""
-    if enrol:
-        session.execute(_ENROL[session.get_bind().dialect.name], [
+    if enrol and postgres(session):
+        session.execute(_ENROL["postgresql"], {"ids": sorted(enrol), "now": now, "tier": programme.lowest_tier.name})
+    elif enrol:
+        session.execute(_ENROL["sqlite"], [
             {"id": customer_id, "created_at": now, "updated_at": now, "points_available": 0, "points_pending": 0,
              "tier": programme.lowest_tier.name, "lifetime_spend": 0} for customer_id in sorted(enrol)])
     ids = sorted(set(enrol) | set(others))
-    query = select(*_ACCOUNT_COLUMNS).where(Customer.id.in_(ids)).order_by(Customer.id)
+    query = select(*_ACCOUNT_COLUMNS).where(one_of(session, Customer.id, ids)).order_by(Customer.id)
     if postgres(session):
         query = query.with_for_update()
     return {row.id: Account(row.id, standing_of(row, 0), row.last_event_at, row.email, row.stripe_customer_id)
@@ -114,7 +118,7 @@ def orders(session, ids):
     """Order id -> OrderRow, read under the customers' locks."""
     if not ids:
         return {}
-    return {row.id: _order_row(row) for row in session.scalars(select(Order).where(Order.id.in_(sorted(ids))))}
+    return {row.id: _order_row(row) for row in session.scalars(select(Order).where(one_of(session, Order.id, ids)))}
 
 
 def refunds_seen(session, pairs):
@@ -123,7 +127,7 @@ def refunds_seen(session, pairs):
         return set()
     order_ids, keys = {order_id for order_id, _ in pairs}, {key for _, key in pairs}
     rows = session.execute(select(TimelineEvent.order_id, TimelineEvent.refund_key).where(
-        TimelineEvent.order_id.in_(sorted(order_ids)), TimelineEvent.refund_key.in_(sorted(keys))))
+        one_of(session, TimelineEvent.order_id, order_ids), one_of(session, TimelineEvent.refund_key, keys)))
     return {tuple(row) for row in rows} & set(pairs)
 
 
@@ -132,7 +136,7 @@ def spend_buckets(session, customer_ids, start, end):
     found = {customer_id: {} for customer_id in customer_ids}
     if customer_ids:
         rows = session.execute(select(SpendBucket.customer_id, SpendBucket.day, SpendBucket.amount).where(
-            SpendBucket.customer_id.in_(sorted(customer_ids)), SpendBucket.day >= start, SpendBucket.day <= end))
+            one_of(session, SpendBucket.customer_id, customer_ids), SpendBucket.day >= start, SpendBucket.day <= end))
         for customer_id, day, amount in rows:
             found[customer_id][day] = amount
     return found
