@@ -419,8 +419,8 @@ def report(figures, flat, heavy_entries, evaluations, baseline):
             "service answered too slowly for the threads to keep the schedule")
     lines += ["", "## Webhooks through the worker", "",
               f"`loyalty worker` with its defaults (batch {BATCH_SIZE}); the yardstick is the floor's ingest rate from "
-              f"the rounds above ({floor_rate:,.0f}/s). applied_at is when the worker began the batch that applied "
-              "the event; \"committed\" is the commit of that batch's transaction (track_commit_timestamp), when "
+              f"the rounds above ({floor_rate:,.0f}/s). applied_at is stamped as the worker writes the outcomes, just "
+              "before its batch commits; \"committed\" is the commit of that batch's transaction (track_commit_timestamp), when "
               "the effects became visible.", "",
               "| measure | what it measures | figure | ratio | target |", "|---|---|---|---|---|",
               f"| end to end | a {E2E_SECONDS} s wrk burst ({THREADS} threads, {CONNECTIONS} connections) against our "

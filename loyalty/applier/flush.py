@@ -29,10 +29,24 @@ _SNAPSHOTS = (update(TIMELINE).where(TIMELINE.c.id == bindparam("row_id"))
               .values(standing_after=bindparam("s_standing"), order_after=bindparam("s_order")))
 _ACCOUNT_FIELDS = ("tier", "tier_since", "tier_floor", "floor_since", "lifetime_spend", "first_purchase_at",
                    "points_pending", "points_available", "birthday")
+_ACCOUNT_COLUMNS = ("last_event_at", "email", "stripe_customer_id", *_ACCOUNT_FIELDS)
 _ACCOUNTS = (update(CUSTOMERS).where(CUSTOMERS.c.id == bindparam("row_id")).values(
-    last_event_at=bindparam("s_last_event_at"), email=bindparam("s_email"),
-    stripe_customer_id=bindparam("s_stripe_customer_id"), updated_at=bindparam("s_now"),
-    **{name: bindparam(f"s_{name}") for name in _ACCOUNT_FIELDS}))
+    updated_at=bindparam("s_now"), **{name: bindparam(f"s_{name}") for name in _ACCOUNT_COLUMNS}))
+# PostgreSQL: every account of the batch in one UPDATE, from one array per column.
+_SQL_TYPES = {"tier": "text", "tier_since": "timestamptz", "tier_floor": "text", "floor_since": "timestamptz",
+              "lifetime_spend": "bigint", "first_purchase_at": "timestamptz", "points_pending": "bigint",
+              "points_available": "bigint", "birthday": "date", "last_event_at": "timestamptz", "email": "text",
+              "stripe_customer_id": "text"}
+_ACCOUNTS_AT_ONCE = text(
+    "UPDATE customers SET updated_at = :now, "
+    + ", ".join(f"{name} = v.{name}" for name in _ACCOUNT_COLUMNS)
+    + " FROM unnest(CAST(:id AS text[]), "
+    + ", ".join(f"CAST(:{name} AS {_SQL_TYPES[name]}[])" for name in _ACCOUNT_COLUMNS)
+    + ") AS v(id, " + ", ".join(_ACCOUNT_COLUMNS) + ") WHERE customers.id = v.id")
+_SPEND_AT_ONCE = text("""
+    INSERT INTO spend_buckets (customer_id, day, amount)
+    SELECT * FROM unnest(CAST(:customer_id AS text[]), CAST(:day AS date[]), CAST(:amount AS bigint[]))
+    ON CONFLICT (customer_id, day) DO UPDATE SET amount = spend_buckets.amount + excluded.amount""")
 
 
 def _adding_spend(dialect):
@@ -41,7 +55,7 @@ def _adding_spend(dialect):
                                            set_={"amount": SPEND.c.amount + statement.excluded.amount})
 
 
-_ADD_SPEND = {dialect: _adding_spend(dialect) for dialect in ("postgresql", "sqlite")}
+_ADD_SPEND = {"sqlite": _adding_spend("sqlite")}
 
 
 _JSON = {table.name: {column.name for column in table.columns if isinstance(column.type, JSON)}
@@ -106,16 +120,22 @@ def flush(session, programme, plan, now):
     if plan.changed_orders:
         session.execute(_ORDER_STATE, [{"row_id": order.id, **_state(order, programme.version)}
                                        for order in plan.changed_orders])
-    spend = [{"customer_id": customer_id, "day": day, "amount": amount}
-             for (customer_id, day), amount in sorted(plan.spend.items()) if amount]
-    if spend:
-        session.execute(_ADD_SPEND[session.get_bind().dialect.name], spend)
-    if plan.accounts:
-        session.execute(_ACCOUNTS, [
-            {"row_id": account.id, "s_last_event_at": account.last_event_at, "s_email": account.email,
-             "s_stripe_customer_id": account.stripe_customer_id, "s_now": now,
-             **{f"s_{name}": getattr(account.standing, name) for name in _ACCOUNT_FIELDS}}
-            for account in plan.accounts])
+    postgres = session.get_bind().dialect.name == "postgresql"
+    spend = [(customer_id, day, amount) for (customer_id, day), amount in sorted(plan.spend.items()) if amount]
+    if spend and postgres:
+        session.execute(_SPEND_AT_ONCE, dict(zip(("customer_id", "day", "amount"), map(list, zip(*spend)))))
+    elif spend:
+        session.execute(_ADD_SPEND["sqlite"], [{"customer_id": c, "day": d, "amount": a} for c, d, a in spend])
+    accounts = [{"id": account.id, "last_event_at": account.last_event_at, "email": account.email,
+                 "stripe_customer_id": account.stripe_customer_id,
+                 **{name: getattr(account.standing, name) for name in _ACCOUNT_FIELDS}}
+                for account in sorted(plan.accounts, key=lambda account: account.id)]
+    if accounts and postgres:
+        session.execute(_ACCOUNTS_AT_ONCE, {"now": now, **{name: [row[name] for row in accounts]
+                                                           for name in ("id", *_ACCOUNT_COLUMNS)}})
+    elif accounts:
+        session.execute(_ACCOUNTS, [{"row_id": row["id"], "s_now": now,
+                                     **{f"s_{name}": row[name] for name in _ACCOUNT_COLUMNS}} for row in accounts])
     if plan.parked:
         session.execute(insert(PARKED), plan.parked)
     if plan.unparked:
