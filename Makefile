@@ -27,7 +27,8 @@ test: $(STAMP) postgres
 	LOYALTY_REQUIRE_BOTH_BACKENDS=1 $(BIN)/pytest --cov --cov-report=term
 
 # Benchmarks on a PostgreSQL server the run starts itself, wrk as the load generator;
-# writes bench/results.md (about 10 minutes: the jobs part generates 1,000,000 customers).
+# writes bench/results.md (about 15 minutes: the HTTP and worker part 5-6, the jobs part generates
+# 1,000,000 customers). BENCH_ONLY=http or BENCH_ONLY=jobs runs one part.
 bench: $(STAMP) postgres
 	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } || \

@@ -94,6 +94,23 @@ def app_factory():
 
 
 @pytest.fixture
+def own_postgres():
+    """A PostgreSQL server of the test's own, for tests that stop and start it."""
+    server = PostgresServer().init().start()
+    yield server
+    server.destroy()
+
+
+def migrated_app(app_factory, url):
+    """An app on `url`, its database brought to the newest migration, no connection left open."""
+    app = app_factory(url)
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return app
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

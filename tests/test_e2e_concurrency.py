@@ -7,10 +7,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from flask_migrate import upgrade
 
-from loyalty.extensions import db
 from tests import state
+from tests.conftest import migrated_app
 from tests.servers import Gunicorn, Worker, wait_until
 from tests.webhooks import purchase, refund, signature
 
@@ -20,10 +19,7 @@ PURCHASES, REFUNDS = 30, 10
 @pytest.fixture
 def e2e_app(postgres_server, app_factory):
     url = postgres_server.create_database("e2e_concurrency")
-    app = app_factory(url)
-    with app.app_context():
-        upgrade()
-        db.engine.dispose()
+    app = migrated_app(app_factory, url)
     server = Gunicorn(url, workers=4)
     workers = [Worker(url, "--batch-size", "7"), Worker(url, "--batch-size", "7")]
     yield app, server

@@ -10,14 +10,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from flask_migrate import upgrade
 from sqlalchemy import func, select
 
 from loyalty import inbox
 from loyalty.extensions import db
 from loyalty.models import LedgerEntry, WebhookEvent
 from tests import state
-from tests.postgres import PostgresServer
+from tests.conftest import migrated_app
 from tests.servers import Gunicorn, Worker, wait_until
 from tests.webhooks import paid_session, purchase, signature, stripe_event
 
@@ -27,10 +26,7 @@ CUSTOMERS = 40
 @pytest.fixture
 def database(postgres_server, app_factory, request):
     url = postgres_server.create_database("e2e_" + request.node.name[:40].lower())
-    app = app_factory(url)
-    with app.app_context():
-        upgrade()
-    return app, url
+    return migrated_app(app_factory, url), url
 
 
 def queue_purchases(app, count, customers=CUSTOMERS):
@@ -152,19 +148,10 @@ def test_a_poison_event_fails_alone_and_the_rest_of_its_batch_is_applied(databas
     assert counts(app)["queued"] == 1
 
 
-@pytest.fixture
-def own_server():
-    server = PostgresServer().init().start()
-    yield server
-    server.destroy()
-
-
-def test_postgresql_stopped_under_load_ingest_answers_503_and_the_worker_resumes(own_server, app_factory):
+def test_postgresql_stopped_under_load_ingest_answers_503_and_the_worker_resumes(own_postgres, app_factory):
+    own_server = own_postgres
     url = own_server.create_database("outage_under_load")
-    app = app_factory(url)
-    with app.app_context():
-        upgrade()
-        db.engine.dispose()
+    app = migrated_app(app_factory, url)
     server = Gunicorn(url, workers=2)
     worker = Worker(url, "--batch-size", "50")
     now = int(time.time()) - 3600

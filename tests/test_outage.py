@@ -2,27 +2,17 @@
 the sender retries (it was not recorded, so it was never answered 2xx); once the database
 is back the re-sent event counts exactly once. The worker under an outage is in
 test_e2e_worker.py."""
-import pytest
-from flask_migrate import upgrade
 
 from loyalty.extensions import db
 from tests import state
 from tests.api import bearer, make_key
-from tests.postgres import PostgresServer
+from tests.conftest import migrated_app
 from tests.webhooks import deliver_shop, post_shop, purchase
 
 
-@pytest.fixture
-def own_server():
-    server = PostgresServer().init().start()
-    yield server
-    server.destroy()
-
-
-def test_webhook_during_an_outage_is_refused_for_retry_and_counted_once_after(own_server, app_factory):
-    app = app_factory(own_server.create_database("outage"))
-    with app.app_context():
-        upgrade()
+def test_webhook_during_an_outage_is_refused_for_retry_and_counted_once_after(own_postgres, app_factory):
+    own_server = own_postgres
+    app = migrated_app(app_factory, own_server.create_database("outage"))
     client = app.test_client()
     assert deliver_shop(client, purchase(order="before", amount=10_000)) == "processed"
     key = bearer(make_key(app.test_cli_runner(), "shop"))
