@@ -89,7 +89,7 @@ def run(app, batch_size=BATCH_SIZE, poll_seconds=1.0, stopping=None, once=False)
                     stopping.wait(OUTAGE_PAUSE_SECONDS)
                     continue
                 applied += len(done)
-                metrics.batch_applied(done.events)
+                metrics.batch_applied(done)
                 if len(done) < batch_size:
                     if once:
                         break

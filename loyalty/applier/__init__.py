@@ -15,7 +15,6 @@ batch fail (a bug, a value the database refuses) is found by applying the batch'
 one at a time: it ends `failed` with its payload kept, and the others are applied.
 """
 import logging
-from dataclasses import dataclass
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -31,16 +30,6 @@ from loyalty.webhooks.events import read_event
 from rules import local_date, window_start
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Applied:
-    """What one call applied: the events with their outcomes."""
-
-    events: list
-
-    def __len__(self):
-        return len(self.events)
 
 
 def _read(programme, row):
@@ -93,20 +82,21 @@ def _outage(error):
 
 
 def apply_batch(session, programme, limit=500):
-    """Claim up to `limit` queued events and apply them in one transaction; answers Applied."""
+    """Claim up to `limit` queued events and apply them in one transaction; answers the events,
+    each with its outcome."""
     now = utcnow()
     try:
         reading.begin(session)
         rows = inbox.claim(session, limit)
         events = _apply(session, programme, rows, now) if rows else []
         session.commit()
-        return Applied(events)
+        return events
     except Exception as error:
         session.rollback()
         if _outage(error):
             raise
         log.warning("a batch of %d events failed (%s); applying them one at a time", limit, type(error).__name__)
-    return Applied(_one_at_a_time(session, programme, limit, now))
+    return _one_at_a_time(session, programme, limit, now)
 
 
 def _one_at_a_time(session, programme, limit, now):
