@@ -21,7 +21,7 @@ def create_app(test_config=None):
     extensions.api.register_blueprint(health.blp)
     health.init_app(app)
     extensions.api.register_blueprint(webhooks.blp)
-    api.init_app(extensions.api)
+    api.init_app(app, extensions.api)
     limits.init_app(app, api.BLUEPRINTS)
     reconcile.init_app(app)
     keys.init_app(app)

@@ -3,8 +3,10 @@
 API keys look like `lk_<prefix>_<secret>`; only a SHA-256 of the whole key is stored and
 it is compared in constant time. Customer tokens are JWTs signed HS256 with
 LOYALTY_TOKEN_SECRET (the algorithm is pinned: `alg: none` and others are refused), with
-`exp` required and `sub` the customer id. A token reads only its own customer: any other
-id answers 404, as if it did not exist.
+`exp` required and `sub` the customer id. A token lives at most LOYALTY_TOKEN_MAX_AGE
+seconds (default 24 h) from its `iat`, or from now when it has none: a longer-lived one
+is refused. A token reads only its own customer: any other id answers 404, as if it did
+not exist.
 """
 import functools
 import hashlib
@@ -20,7 +22,8 @@ from sqlalchemy import bindparam, select
 
 from loyalty.errors import LoyaltyError
 from loyalty.extensions import core
-from loyalty.models import ApiKey
+from loyalty.inputs import clip, length_of, storable
+from loyalty.models import ApiKey, Customer, LedgerEntry
 
 KEY_PREFIX = "lk_"
 UNAUTHENTICATED = {"WWW-Authenticate": 'Bearer realm="loyalty"'}
@@ -29,7 +32,7 @@ UNAUTHENTICATED = {"WWW-Authenticate": 'Bearer realm="loyalty"'}
 @dataclass(frozen=True)
 class Principal:
     scope: str                 # shop | support | admin | customer
-    name: str                  # recorded as "by" on what this caller does
+    name: str                  # recorded as "by" on what this caller does (fits the actor columns)
     customer_id: str | None = None
 
 
@@ -79,14 +82,18 @@ _KEY = select(ApiKey.prefix, ApiKey.key_hash, ApiKey.scope, ApiKey.name, ApiKey.
 
 
 def _api_key(credential):
+    prefix = credential[len(KEY_PREFIX):].split("_", 1)[0]
+    if len(prefix) > length_of(ApiKey.prefix) or not storable(credential):
+        raise _fail("Unknown or revoked API key.")
     digest, cache = key_hash(credential), current_app.extensions["loyalty.keys"]
     principal = cache.get(digest)
     if principal is not None:
         return principal
-    row = core(_KEY, {"prefix": credential[len(KEY_PREFIX):].split("_", 1)[0]}).first()
+    row = core(_KEY, {"prefix": prefix}).first()
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, digest):
         raise _fail("Unknown or revoked API key.")
-    principal = Principal(scope=row.scope, name=f"key:{row.prefix}" + (f" ({row.name})" if row.name else ""))
+    name = f"key:{row.prefix}" + (f" ({row.name})" if row.name else "")
+    principal = Principal(scope=row.scope, name=clip(name, LedgerEntry.actor))
     cache.put(digest, principal)
     return principal
 
@@ -101,18 +108,28 @@ def _customer_token(credential):
         raise _fail("Customer tokens are not accepted: no token secret is configured.")
     try:
         claims = jwt.decode(credential, secret, algorithms=["HS256"], options={"require": ["exp", "sub"]})
-    except jwt.PyJWTError:
+    except (jwt.PyJWTError, ValueError, OverflowError):
         raise _fail("Invalid, expired or forged customer token.") from None
-    if not isinstance(claims["sub"], str) or not claims["sub"]:
+    subject, most = claims["sub"], current_app.config["LOYALTY_TOKEN_MAX_AGE"]
+    if not isinstance(subject, str) or not 0 < len(subject) <= length_of(Customer.id) or not storable(subject):
         raise _fail("The token's subject must be a customer id.")
-    return Principal(scope="customer", name=f"customer:{claims['sub']}", customer_id=claims["sub"])
+    issued = claims.get("iat")
+    if claims["exp"] - (issued if isinstance(issued, (int, float)) else time.time()) > most:
+        raise _fail(f"The token lives longer than {most} seconds; issue shorter-lived tokens.")
+    return Principal(scope="customer", name=clip(f"customer:{subject}", LedgerEntry.actor), customer_id=subject)
+
+
+def credential_of(header):
+    """The credential of an `Authorization` header as authentication reads it: "Bearer" in
+    any case, spaces around it ignored. None when there is none."""
+    scheme, _, credential = header.strip().partition(" ")
+    credential = credential.strip()
+    return credential if scheme.lower() == "bearer" and credential else None
 
 
 def authenticate():
-    header = request.headers.get("Authorization", "")
-    scheme, _, credential = header.partition(" ")
-    credential = credential.strip()
-    if scheme.lower() != "bearer" or not credential:
+    credential = credential_of(request.headers.get("Authorization", ""))
+    if credential is None:
         raise _fail("Send `Authorization: Bearer <API key or customer token>`.")
     if credential.startswith(KEY_PREFIX):
         return _api_key(credential)

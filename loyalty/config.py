@@ -2,6 +2,7 @@
 import os
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+DEFAULT_TOKEN_MAX_AGE = 24 * 3600    # the longest a customer token may live, from its iat
 DEFAULT_KEY_CACHE_SECONDS = 2       # how long a revoked API key may still work in a running worker
 
 
@@ -34,6 +35,7 @@ def from_environ(environ, instance_path):
         "STRIPE_WEBHOOK_SECRET": environ.get("STRIPE_WEBHOOK_SECRET") or None,
         "LOYALTY_WEBHOOK_SECRET": environ.get("LOYALTY_WEBHOOK_SECRET") or None,
         "LOYALTY_TOKEN_SECRET": environ.get("LOYALTY_TOKEN_SECRET") or None,
+        "LOYALTY_TOKEN_MAX_AGE": int(environ.get("LOYALTY_TOKEN_MAX_AGE") or DEFAULT_TOKEN_MAX_AGE),
         "LOYALTY_PROGRAMME": environ.get("LOYALTY_PROGRAMME") or None,
         "LOYALTY_RATE_LIMIT": environ.get("LOYALTY_RATE_LIMIT") or "600 per minute",
         "LOYALTY_FAILED_AUTH_LIMIT": environ.get("LOYALTY_FAILED_AUTH_LIMIT") or "20 per minute",

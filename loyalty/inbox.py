@@ -14,6 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from loyalty import autocommit
 from loyalty.extensions import db, one_of
+from loyalty.inputs import clip
 from loyalty.models import WebhookEvent
 from loyalty.models.types import utcnow
 
@@ -73,7 +74,7 @@ def write_outcomes(session, outcomes, at):
     for outcome, row_ids in same.items():
         session.execute(EVENTS.update().where(one_of(session, EVENTS.c.id, row_ids)).values(
             status=outcome.status, applied_at=None if outcome.status == "failed" else at, error_code=outcome.code,
-            error_message=(outcome.message or None) and outcome.message[:500], attempts=EVENTS.c.attempts + 1))
+            error_message=(outcome.message or None) and clip(outcome.message, WebhookEvent.error_message), attempts=EVENTS.c.attempts + 1))
 
 
 def find(source, event_id):

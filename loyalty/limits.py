@@ -18,14 +18,17 @@ from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
+from loyalty.auth import credential_of
 from loyalty.errors import LoyaltyError
 
 rate = functools.lru_cache(maxsize=32)(parse)       # "600 per minute" -> a limit, parsed once
 
 
 def credential_key():
-    """One bucket per credential (a hash of it: the credential itself is never stored)."""
-    return hashlib.sha256(request.headers.get("Authorization", "").encode()).hexdigest()
+    """One bucket per credential as authentication reads it, however the header spells
+    "Bearer" (a hash of it: the credential itself is never stored)."""
+    credential = credential_of(request.headers.get("Authorization", "")) or ""
+    return hashlib.sha256(credential.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class LocalWindows:

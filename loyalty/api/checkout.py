@@ -1,10 +1,10 @@
 """Checkout: quotes and redemptions, for the shop."""
 from flask import g
-from flask_smorest import Blueprint
 
 from loyalty.api import schemas
 from loyalty.api.errors import documented_errors
 from loyalty.auth import require
+from loyalty.inputs import Blueprint
 from loyalty.models.types import utcnow
 from loyalty.programme import current_programme
 from loyalty.services import accounts, balances
@@ -12,7 +12,7 @@ from loyalty.services import accounts, balances
 blp = Blueprint("checkout", __name__, url_prefix="/v1/customers", description="Discount quotes and redemptions.")
 
 
-@blp.route("/<string(maxlength=64):customer_id>/quote", methods=["POST"])
+@blp.route("/<customer_id:customer_id>/quote", methods=["POST"])
 @require("shop")
 @blp.arguments(schemas.QuoteIn)
 @blp.response(200, schemas.QuoteOut)
@@ -24,7 +24,7 @@ def quote(body, customer_id):
                               body.get("redeem_points"), now)
 
 
-@blp.route("/<string(maxlength=64):customer_id>/redemptions", methods=["POST"])
+@blp.route("/<customer_id:customer_id>/redemptions", methods=["POST"])
 @require("shop")
 @blp.arguments(schemas.IdempotencyHeader, location="headers", as_kwargs=True)
 @blp.arguments(schemas.RedemptionIn)

@@ -1,11 +1,11 @@
 """Following an event: what became of a webhook the service recorded (shop and admin)."""
 import marshmallow as ma
-from flask_smorest import Blueprint
 
 from loyalty import inbox
 from loyalty.api.errors import documented_errors
 from loyalty.auth import require
 from loyalty.errors import LoyaltyError
+from loyalty.inputs import Blueprint
 from loyalty.models.webhook_event import STATUSES
 
 blp = Blueprint("events", __name__, url_prefix="/v1/events", description="Recorded webhook events and their status.")
@@ -37,7 +37,7 @@ def as_json(event):
     return EventOut().dump(event)
 
 
-@blp.route("/<any(stripe, shop):source>/<string(maxlength=255):event_id>")
+@blp.route("/<any(stripe, shop):source>/<event_id:event_id>")
 @require("shop")
 @blp.response(200, EventOut)
 @documented_errors(401, 403, 404)

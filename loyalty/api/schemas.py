@@ -2,6 +2,9 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from loyalty import inputs
+from loyalty.inputs import Text
+from loyalty.models import Customer, Redemption, SupportAction
 from loyalty.webhooks.parsing import MAX_AMOUNT
 
 MAX_PAGE = 100
@@ -15,10 +18,10 @@ class Money(ma.Schema):
 
 
 class Enrolment(ma.Schema):
-    email = ma.fields.Email(allow_none=True, validate=validate.Length(max=320))
-    birthday = ma.fields.Date(allow_none=True, metadata={"description": "Earns the birthday-month bonus."})
-    stripe_customer_id = ma.fields.String(allow_none=True, validate=validate.Length(1, 255),
-                                          metadata={"description": "Links Stripe payments without metadata."})
+    email = inputs.Email(Customer.email, allow_none=True)
+    birthday = inputs.Date(allow_none=True, metadata={"description": "Earns the birthday-month bonus."})
+    stripe_customer_id = Text(Customer.stripe_customer_id, least=1, allow_none=True,
+                              metadata={"description": "Links Stripe payments without metadata."})
 
 
 class CustomerOut(ma.Schema):
@@ -63,7 +66,7 @@ class Balance(ma.Schema):
 class Page(ma.Schema):
     limit = ma.fields.Integer(load_default=20, validate=validate.Range(1, MAX_PAGE),
                               metadata={"description": f"Entries per page, at most {MAX_PAGE}."})
-    cursor = ma.fields.String(load_default=None, validate=validate.Length(max=64),
+    cursor = Text(most=64, load_default=None,
                               metadata={"description": "`next_cursor` of the previous page."})
 
 
@@ -111,7 +114,7 @@ class QuoteOut(ma.Schema):
 
 class RedemptionIn(ma.Schema):
     points = ma.fields.Integer(required=True, strict=True, validate=validate.Range(1, 10**12))
-    order_id = ma.fields.String(required=True, validate=validate.Length(1, 255))
+    order_id = Text(Redemption.order_id, least=1, required=True)
     order_total = ma.fields.Nested(Money, metadata={
         "description": "Optional: the order's total, so the share-of-order cap is enforced here too."})
 
@@ -139,14 +142,14 @@ class Flags(ma.Schema):
 
 
 class PriorityIn(ma.Schema):
-    reason = ma.fields.String(required=True, validate=validate.Length(1, 500))
-    until = ma.fields.AwareDateTime(required=True, metadata={"description": "ISO 8601 with a zone, in the future."})
+    reason = Text(Customer.manual_priority_reason, least=1, required=True)
+    until = inputs.AwareDateTime(required=True, metadata={"description": "ISO 8601 with a zone, in the future."})
 
 
 class AdjustmentIn(ma.Schema):
     points = ma.fields.Integer(required=True, strict=True, validate=validate.Range(-(10**12), 10**12),
                                metadata={"description": "Goodwill points: at least 1, at most the programme's cap."})
-    reason = ma.fields.String(required=True, validate=validate.Length(1, 500))
+    reason = Text(SupportAction.reason, least=1, required=True)
 
 
 class AdjustmentOut(ma.Schema):
@@ -161,4 +164,4 @@ class IdempotencyHeader(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE     # every other header
 
-    idempotency_key = ma.fields.String(data_key="Idempotency-Key", required=True, validate=validate.Length(1, 255))
+    idempotency_key = Text(Redemption.idempotency_key, least=1, data_key="Idempotency-Key", required=True)

@@ -1,10 +1,10 @@
 """Support: priority flags, manual priority and goodwill points, for support tools."""
 from flask import g
-from flask_smorest import Blueprint
 
 from loyalty.api import schemas
 from loyalty.api.errors import documented_errors
 from loyalty.auth import require
+from loyalty.inputs import Blueprint
 from loyalty.models.types import utcnow
 from loyalty.programme import current_programme
 from loyalty.services import accounts
@@ -13,7 +13,7 @@ blp = Blueprint("support", __name__, url_prefix="/v1/support/customers",
                 description="Priority flags, manual priority and goodwill.")
 
 
-@blp.route("/<string(maxlength=64):customer_id>")
+@blp.route("/<customer_id:customer_id>")
 @require("support")
 @blp.response(200, schemas.Flags)
 @documented_errors(401, 403, 404)
@@ -22,7 +22,7 @@ def flags(customer_id):
     return accounts.flags(current_programme(), accounts.find(customer_id), utcnow())
 
 
-@blp.route("/<string(maxlength=64):customer_id>/priority", methods=["POST"])
+@blp.route("/<customer_id:customer_id>/priority", methods=["POST"])
 @require("support")
 @blp.arguments(schemas.PriorityIn)
 @blp.response(200, schemas.Flags)
@@ -33,7 +33,7 @@ def priority(body, customer_id):
                                  g.principal.name, utcnow())
 
 
-@blp.route("/<string(maxlength=64):customer_id>/adjustments", methods=["POST"])
+@blp.route("/<customer_id:customer_id>/adjustments", methods=["POST"])
 @require("support")
 @blp.arguments(schemas.AdjustmentIn)
 @blp.response(201, schemas.AdjustmentOut)

@@ -16,6 +16,8 @@ welcome for a purchase, clawbacks for a refund) plus a correction for any differ
 """
 from dataclasses import replace
 
+from loyalty.inputs import clip
+from loyalty.models import LedgerEntry
 from loyalty.services.snapshots import net_points, to_json
 from rules import Line, Purchase, apply_purchase, apply_refund, in_window, local_date, window_start
 from rules.currency import format_amount
@@ -164,7 +166,7 @@ def book(programme, plan, account, kind, points, status, at, *, order=None, reas
         available_on = local_date(programme, at)      # a lot: it expires counted from this date
     plan.entries.append({
         "customer_id": account.id, "order": order, "kind": kind, "points": points, "status": status, "at": at,
-        "available_on": available_on, "reason": reason[:500], "programme_version": version,
+        "available_on": available_on, "reason": clip(reason, LedgerEntry.reason), "programme_version": version,
         "rules": [list(hit) if isinstance(hit, (list, tuple)) else [hit.rule, hit.points] for hit in rules]})
     field = "points_pending" if status == "pending" else "points_available"
     account.standing = replace(account.standing, **{field: getattr(account.standing, field) + points})

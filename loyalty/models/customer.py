@@ -15,7 +15,7 @@ class Customer(db.Model):
 
     __tablename__ = "customers"
 
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
     email: Mapped[str | None] = mapped_column(String(320))
     birthday = mapped_column(Date)
     stripe_customer_id: Mapped[str | None] = mapped_column(String(255), unique=True)

@@ -139,14 +139,28 @@ def _after(cursor):
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         if not text.startswith("e"):
             raise ValueError(text)
-        return int(text[1:])
+        entry = int(text[1:])
+        if not 0 < entry < 2**63:
+            raise ValueError(entry)
+        return entry
     except ValueError:
         raise LoyaltyError(400, "malformed_request", "The cursor is not one this service gave out.",
                            {"cursor": cursor}) from None
 
 
-def transactions(customer_id, limit, cursor=None):
-    """History, newest first, `limit` at a time; `next_cursor` continues where this page ended."""
+# Who did it, as the customer reads it: the role, never a key's prefix or name.
+_ROLE_OF_KIND = {"adjustment": "support", "redemption": "shop"}
+
+
+def _by(row, staff):
+    if row.actor is None or staff:
+        return row.actor
+    return _ROLE_OF_KIND.get(row.kind, "staff")
+
+
+def transactions(customer_id, limit, cursor=None, staff=True):
+    """History, newest first, `limit` at a time; `next_cursor` continues where this page ended.
+    `staff` callers see who did each support action; the customer sees only the role."""
     if autocommit.first(_CUSTOMER, {"customer_id": customer_id}) is None:
         raise LoyaltyError(404, "not_found", "No such customer.")
     if cursor:
@@ -156,7 +170,7 @@ def transactions(customer_id, limit, cursor=None):
     page = rows[:limit]
     entries = [{"id": row.id, "kind": row.kind, "points": row.points, "status": row.status, "at": row.at,
                 "order_id": row.order_key, "reason": row.reason, "rules": [rule for rule, _ in row.rules],
-                "programme_version": row.programme_version, "by": row.actor} for row in page]
+                "programme_version": row.programme_version, "by": _by(row, staff)} for row in page]
     return {"entries": entries, "next_cursor": _cursor(page[-1].id) if len(rows) > limit else None}
 
 

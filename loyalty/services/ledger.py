@@ -6,6 +6,7 @@ by the batch applier (loyalty/applier), which writes its entries in bulk."""
 from sqlalchemy import func, select
 
 from loyalty.extensions import db
+from loyalty.inputs import clip
 from loyalty.models import Customer, LedgerEntry
 from loyalty.programme import current_programme
 from rules import local_date
@@ -19,7 +20,8 @@ def book(customer, kind, points, status, at, *, order=None, reason="", rules=(),
     if status == "available" and points > 0 and available_on is None:
         available_on = local_date(current_programme(), at)      # a lot: it expires counted from this date
     entry = LedgerEntry(customer_id=customer.id, order=order, kind=kind,
-                        points=points, status=status, at=at, available_on=available_on, reason=reason,
+                        points=points, status=status, at=at, available_on=available_on,
+                        reason=clip(reason, LedgerEntry.reason),
                         rules=[list(hit) if isinstance(hit, (list, tuple)) else [hit.rule, hit.points]
                                for hit in rules],
                         programme_version=version, actor=actor)

@@ -1,21 +1,18 @@
 """What both webhook parsers share: JSON from the verified body, money checks, event times."""
-import json
 import time
 from datetime import datetime, timezone
 
 import marshmallow as ma
 
 from loyalty.errors import LoyaltyError
+from loyalty.inputs import loads
 
 MAX_AMOUNT = 10**11            # 1,000,000,000.00 in a two-decimal currency: anything above is a mistake
 FUTURE_TOLERANCE_SECONDS = 300
 
 
 def json_body(text):
-    try:
-        body = json.loads(text)
-    except ValueError:
-        raise LoyaltyError(400, "malformed_request", "The body is not valid JSON.") from None
+    body = loads(text)
     if not isinstance(body, dict):
         raise LoyaltyError(400, "malformed_request", "The body must be a JSON object.")
     return body

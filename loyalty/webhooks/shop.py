@@ -3,11 +3,15 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from loyalty import inputs
+from loyalty.inputs import Text
+from loyalty.models import Customer as CustomerRow
+from loyalty.models import Order as OrderRow
+from loyalty.models import TimelineEvent, WebhookEvent
 from loyalty.services.commands import CustomerRef, ReportPurchase, ReportRefund
 from loyalty.webhooks.parsing import MAX_AMOUNT, amount_field, currency_field, event_time, load, unix_time_field
 
 SOURCE = "shop"
-text = ma.fields.String
 
 
 class Money(ma.Schema):
@@ -20,30 +24,30 @@ class PositiveMoney(Money):
 
 
 class Customer(ma.Schema):
-    id = text(required=True, validate=validate.Length(1, 64))
-    email = ma.fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=320))
-    birthday = ma.fields.Date(load_default=None, allow_none=True)
+    id = Text(CustomerRow.id, least=1, required=True)
+    email = inputs.Email(CustomerRow.email, load_default=None, allow_none=True)
+    birthday = inputs.Date(load_default=None, allow_none=True)
 
 
 class Line(ma.Schema):
-    sku = text(load_default=None, allow_none=True, validate=validate.Length(max=255))
-    category = text(load_default=None, allow_none=True, validate=validate.Length(max=255))
+    sku = Text(most=255, load_default=None, allow_none=True)
+    category = Text(most=255, load_default=None, allow_none=True)
     quantity = ma.fields.Integer(load_default=1, strict=True, validate=validate.Range(1, 1_000_000))
     amount = ma.fields.Nested(Money, required=True)
 
 
 class Order(ma.Schema):
-    id = text(required=True, validate=validate.Length(1, 255))
+    id = Text(OrderRow.order_key, least=1, required=True)
     total = ma.fields.Nested(Money, required=True)
     lines = ma.fields.List(ma.fields.Nested(Line), load_default=list, validate=validate.Length(max=1000))
 
 
 class OrderRef(ma.Schema):
-    id = text(required=True, validate=validate.Length(1, 255))
+    id = Text(OrderRow.order_key, least=1, required=True)
 
 
 class Refund(ma.Schema):
-    id = text(required=True, validate=validate.Length(1, 255))
+    id = Text(TimelineEvent.refund_key, least=1, required=True)
     amount = ma.fields.Nested(PositiveMoney, required=True)
 
 
@@ -64,8 +68,8 @@ class RefundData(ma.Schema):
 
 
 class Envelope(ma.Schema):
-    id = text(required=True, validate=validate.Length(1, 255))
-    type = text(required=True, validate=validate.Length(1, 64))
+    id = Text(WebhookEvent.event_id, least=1, required=True)
+    type = Text(WebhookEvent.type, least=1, required=True)
     created = unix_time_field
     data = ma.fields.Dict(required=True)
 

@@ -7,6 +7,9 @@ sends currencies lower-case and amounts in the currency's minor unit.
 """
 import marshmallow as ma
 
+from loyalty.inputs import Text, fitted_key, length_of, storable
+from loyalty.models import Customer as CustomerRow
+from loyalty.models import Order, TimelineEvent, WebhookEvent
 from loyalty.services.commands import CustomerRef, ReportPurchase, ReportRefund
 from loyalty.webhooks.parsing import amount_field, currency_field, event_time, load, unix_time_field
 
@@ -20,49 +23,53 @@ class _Lenient(ma.Schema):
 
 
 class Metadata(_Lenient):
-    loyalty_customer_id = ma.fields.String(**optional)
+    loyalty_customer_id = Text(CustomerRow.id, **optional)
 
 
 class Expandable(ma.fields.Field):
-    """A Stripe reference: an id, or the expanded object with its id."""
+    """A Stripe reference: an id, or the expanded object with its id; an id fits `column`."""
+
+    def __init__(self, column, **kwargs):
+        super().__init__(**kwargs)
+        self.most = length_of(column)
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, dict):
             value = value.get("id")
-        if value is not None and not isinstance(value, str):
-            raise ma.ValidationError("Not an id.")
+        if value is not None and (not isinstance(value, str) or len(value) > self.most or not storable(value)):
+            raise ma.ValidationError(f"Not an id of at most {self.most} storable characters.")
         return value
 
 
 class CheckoutSession(_Lenient):
-    id = ma.fields.String(required=True)
+    id = Text(Order.order_key, least=1, required=True)
     amount_total = amount_field
     currency = currency_field
     payment_status = ma.fields.String(**optional)
-    payment_intent = Expandable(**optional)
-    client_reference_id = ma.fields.String(**optional)
-    customer = Expandable(**optional)
+    payment_intent = Expandable(Order.order_key, **optional)
+    client_reference_id = Text(CustomerRow.id, **optional)
+    customer = Expandable(CustomerRow.stripe_customer_id, **optional)
     metadata = ma.fields.Nested(Metadata, load_default=dict)
 
 
 class PaymentIntent(_Lenient):
-    id = ma.fields.String(required=True)
+    id = Text(Order.order_key, least=1, required=True)
     amount_received = amount_field
     currency = currency_field
-    customer = Expandable(**optional)
+    customer = Expandable(CustomerRow.stripe_customer_id, **optional)
     metadata = ma.fields.Nested(Metadata, load_default=dict)
 
 
 class Charge(_Lenient):
-    id = ma.fields.String(required=True)
+    id = Text(TimelineEvent.refund_key, least=1, required=True)     # Stripe ids: at most 255
     amount_refunded = amount_field
     currency = currency_field
-    payment_intent = Expandable(**optional)
+    payment_intent = Expandable(Order.order_key, **optional)
 
 
 class Event(_Lenient):
-    id = ma.fields.String(required=True)
-    type = ma.fields.String(required=True)
+    id = Text(WebhookEvent.event_id, least=1, required=True)
+    type = Text(WebhookEvent.type, least=1, required=True)
     created = unix_time_field
     data = ma.fields.Dict(required=True)
 
@@ -106,7 +113,8 @@ def command_of(body):
     elif kind == "charge.refunded":
         charge = _object(event, Charge())
         if charge["payment_intent"]:
-            command = ReportRefund(SOURCE, charge["payment_intent"], f"{charge['id']}:{charge['amount_refunded']}",
+            refund_key = fitted_key(f"{charge['id']}:{charge['amount_refunded']}", TimelineEvent.refund_key)
+            command = ReportRefund(SOURCE, charge["payment_intent"], refund_key,
                                    event_time(event["created"]), charge["amount_refunded"],
                                    charge["currency"].upper(), cumulative=True)
     return event["id"], kind, command
