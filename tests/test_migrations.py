@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -13,6 +14,11 @@ from loyalty.extensions import db
 TABLES = {"customers", "orders", "ledger_entries", "webhook_events", "api_keys", "spend_buckets", "redemptions",
           "support_actions",
           "timeline_events", "parked_refunds", "alembic_version"}
+
+
+@pytest.fixture
+def postgres_server_or_none(backend, request):
+    return request.getfixturevalue("postgres_server") if backend == "postgresql" else None
 
 
 def test_autogenerate_finds_no_difference_between_models_and_migrations(app):
@@ -80,3 +86,46 @@ def test_a_naive_time_is_refused_rather_than_guessed(app):
         with pytest.raises(sa.exc.StatementError):
             db.session.commit()
         db.session.rollback()
+
+
+def test_0006_widens_customer_ids_keeping_every_row_and_reference(backend, postgres_server_or_none, tmp_path,
+                                                                   app_factory):
+    """An existing database (customers with orders, ledger entries, support actions) comes
+    through the rebuild of every table that refers to a customer, and takes ids of 255."""
+    if backend == "sqlite":
+        url = "sqlite:///" + str(tmp_path / "before_0006.sqlite")
+    else:
+        url = postgres_server_or_none.create_database("before_0006")
+    app = app_factory(url)
+    with app.app_context():
+        upgrade(revision="0005")
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO customers (id, created_at, updated_at, points_available, points_pending, tier, "
+                "lifetime_spend) VALUES ('c-1', '2026-01-01 00:00:00+00', '2026-01-01 00:00:00+00', 5, 0, 'standard', 0)")
+            connection.exec_driver_sql(
+                "INSERT INTO support_actions (customer_id, kind, reason, points, actor, at) "
+                "VALUES ('c-1', 'goodwill', 'sorry', 5, 'key:x', '2026-01-01 00:00:00+00')")
+            connection.exec_driver_sql(
+                "INSERT INTO ledger_entries (customer_id, kind, points, status, at, reason, rules, created_at) "
+                "VALUES ('c-1', 'adjustment', 5, 'available', '2026-01-01 00:00:00+00', 'sorry', '[]', "
+                "'2026-01-01 00:00:00+00')")
+        upgrade()
+        long_id = "c" * 255
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO customers (id, created_at, updated_at, points_available, points_pending, tier, "
+                f"lifetime_spend) VALUES ('{long_id}', '2026-01-01 00:00:00+00', '2026-01-01 00:00:00+00', 0, 0, "
+                "'standard', 0)")
+            connection.exec_driver_sql(
+                "INSERT INTO support_actions (customer_id, kind, reason, points, actor, at) "
+                f"VALUES ('{long_id}', 'goodwill', 'x', 1, 'key:x', '2026-01-01 00:00:00+00')")
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT customer_id, reason FROM support_actions ORDER BY id").all() == \
+                [("c-1", "sorry"), (long_id, "x")]
+            assert connection.exec_driver_sql("SELECT customer_id, points FROM ledger_entries").all() == [("c-1", 5)]
+            with pytest.raises(sa.exc.IntegrityError):      # references are still enforced
+                connection.exec_driver_sql(
+                    "INSERT INTO support_actions (customer_id, kind, reason, points, actor, at) "
+                    "VALUES ('nobody', 'goodwill', 'x', 1, 'key:x', '2026-01-01 00:00:00+00')")
+        db.engine.dispose()
