@@ -7,6 +7,8 @@ from flask.cli import with_appcontext
 from loyalty import inbox
 from loyalty.api.events import as_json
 from loyalty.jobs import parse_now
+from loyalty.inputs import CommandLineText
+from loyalty.models import WebhookEvent
 from loyalty.models.webhook_event import STATUSES
 
 events = click.Group("events", help="Recorded webhook events: list them, retry failed ones.")
@@ -25,7 +27,7 @@ def list_events(status, since, limit):
 
 
 @events.command("retry")
-@click.argument("ids", nargs=-1)
+@click.argument("ids", nargs=-1, type=CommandLineText(WebhookEvent.event_id))
 @click.option("--failed", "all_failed", is_flag=True, help="Every failed event.")
 @with_appcontext
 def retry(ids, all_failed):

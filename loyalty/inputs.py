@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 
+import click
 import flask_smorest
 import marshmallow as ma
 from flask import request
@@ -75,13 +76,20 @@ class AwareDateTime(ma.fields.AwareDateTime):
         super().__init__(validate=_sane_year, **kwargs)
 
 
-def in_sane_years(moment):
-    """For dates that come from a command line or a number of seconds, not a schema."""
-    try:
-        _sane_year(moment)
-    except ma.ValidationError as error:
-        raise LoyaltyError(422, "invalid_request", error.messages[0]) from None
-    return moment
+class CommandLineText(click.ParamType):
+    """A command-line value held to the same rules as a request's: `CommandLineText(ApiKey.name)`."""
+
+    name = "text"
+
+    def __init__(self, column):
+        self.most = length_of(column)
+
+    def convert(self, value, param, ctx):
+        if len(value) > self.most:
+            self.fail(f"longer than {self.most} characters", param, ctx)
+        if not storable(value):
+            self.fail(NOT_STORABLE, param, ctx)
+        return value
 
 
 def _no_constants(name):

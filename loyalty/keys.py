@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from loyalty.auth import key_hash, new_key
 from loyalty.extensions import db
+from loyalty.inputs import CommandLineText
 from loyalty.models import ApiKey
 from loyalty.models.api_key import SCOPES
 from loyalty.models.types import utcnow
@@ -17,7 +18,7 @@ keys = click.Group("keys", help="Create, revoke and list API keys.")
 
 @keys.command("create")
 @click.option("--scope", type=click.Choice(SCOPES), required=True)
-@click.option("--name", default="", help="Who the key is for (shown in the history of what it does).")
+@click.option("--name", default="", type=CommandLineText(ApiKey.name), help="Who the key is for (shown in the history of what it does).")
 @with_appcontext
 def create(scope, name):
     """Create a key; it is printed once, alone on the last line."""
@@ -29,7 +30,7 @@ def create(scope, name):
 
 
 @keys.command("revoke")
-@click.argument("prefix")
+@click.argument("prefix", type=CommandLineText(ApiKey.prefix))
 @with_appcontext
 def revoke(prefix):
     """Revoke the key with this prefix (the part after `lk_`). Running workers refuse it

@@ -290,3 +290,19 @@ def test_clip_and_fitted_key_fit_their_columns_whatever_the_input():
     one, other = fitted_key("c" * 300 + ":1", TimelineEvent.refund_key), fitted_key("c" * 300 + ":2", TimelineEvent.refund_key)
     assert len(one) == len(other) == 255 and one != other
     assert fitted_key("c" * 300 + ":1", TimelineEvent.refund_key) == one        # the same key every time
+
+
+# The command line holds operators' input to the same rules.
+
+@pytest.mark.parametrize("args", [
+    ["keys", "create", "--scope", "support", "--name", "n" * 256],
+    ["keys", "create", "--scope", "support", "--name", "a\x00b"],
+    ["keys", "revoke", "ab\x00cd"],
+    ["events", "retry", "evt\x00"],
+    ["jobs", "run", "--now", "9999-12-31T00:00:00+00:00"],
+    ["jobs", "run", "--now", "0001-01-01T00:00:00+00:00"],
+])
+def test_command_line_values_that_cannot_be_stored_are_usage_errors(runner, args):
+    result = runner.invoke(args=args)
+    assert result.exit_code == 2, result.output
+    assert "Error" in result.output and "Traceback" not in result.output

@@ -95,7 +95,8 @@ def apply_batch(session, programme, limit=500):
         session.rollback()
         if _outage(error):
             raise
-        log.warning("a batch of %d events failed (%s); applying them one at a time", limit, type(error).__name__)
+        log.warning("a batch of at most %d events failed (%s); applying them one at a time", limit,
+                    type(error).__name__)
     return _one_at_a_time(session, programme, limit, now)
 
 

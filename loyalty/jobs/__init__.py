@@ -18,6 +18,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from loyalty.extensions import db
+from loyalty.inputs import EARLIEST_YEAR, LATEST_YEAR
 from loyalty.jobs import expiry, release, review
 from loyalty.programme import current_programme
 from loyalty.services.customers import begin_write
@@ -37,6 +38,8 @@ def parse_now(value):
         raise click.BadParameter("an ISO 8601 date-time with a zone, e.g. 2026-12-01T03:00:00+00:00") from None
     if moment.tzinfo is None:
         raise click.BadParameter("the time needs a zone, e.g. +00:00")
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        raise click.BadParameter(f"the year must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
     return moment.astimezone(timezone.utc)
 
 
