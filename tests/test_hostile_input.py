@@ -73,6 +73,23 @@ def test_stripe_ids_of_255_characters_are_taken_and_a_refund_on_them_takes_point
     assert state.customer(app, "c-s")["pending"] == 0
 
 
+def test_an_event_recorded_before_these_checks_is_checked_again_by_the_worker_and_kept_failed(app, client):
+    """The worker reads the stored raw body with the same checks as the endpoint, so an event
+    recorded by an older release with a NUL in its customer id fails, visibly, instead of
+    reaching the database."""
+    from loyalty import inbox
+    from tests.webhooks import apply_queued, status_of
+    event = purchase(customer="a\x00b")
+    with app.app_context():
+        assert inbox.record("shop", event["id"], event["type"], json.dumps(event))
+    apply_queued(app)
+    assert status_of(app, "shop", event["id"]) == "failed"
+    with app.app_context():
+        found = inbox.find("shop", event["id"])
+        assert found.error_code == "invalid_request" and json.loads(found.payload) == event
+    assert state.count(app, TimelineEvent) == 0
+
+
 @pytest.mark.parametrize("field, value", [
     ("id", "evt_" + "e" * 252), ("type", "t" * 65),
 ])

@@ -12,7 +12,8 @@ def init_app(app, api):
     api.spec.components.security_scheme("bearer", {
         "type": "http", "scheme": "bearer",
         "description": "An API key (`lk_...`, scope shop, support or admin; `loyalty keys create`) or a "
-                       "customer token (JWT, HS256 with LOYALTY_TOKEN_SECRET, `sub` = customer id, `exp` required)."})
+                       "customer token (JWT, HS256 with LOYALTY_TOKEN_SECRET, `sub` = customer id, `exp` required, "
+                       "living at most LOYALTY_TOKEN_MAX_AGE seconds from `iat`)."})
     for name, converter in inputs.path_converters(PATH_COLUMNS).items():
         app.url_map.converters[name] = converter
         api.register_converter(converter, inputs.documented_path)
