@@ -96,15 +96,22 @@ def _no_constants(name):
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _too_deep(value):
-    """True when containers nest deeper than MAX_JSON_DEPTH (iteratively: no recursion)."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > MAX_JSON_DEPTH:
+def _too_deep(text, value):
+    """True when containers nest deeper than MAX_JSON_DEPTH. Only a text with more opening
+    brackets than that can (counting them is cheap); then the parsed value is walked a
+    level at a time, without recursion."""
+    opening = ("{", "[") if isinstance(text, str) else (b"{", b"[")
+    if text.count(opening[0]) + text.count(opening[1]) <= MAX_JSON_DEPTH:
+        return False
+    level, containers = 1, [value]
+    while containers:
+        if level > MAX_JSON_DEPTH:
             return True
-        children = item.values() if isinstance(item, dict) else item
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+        deeper = []
+        for item in containers:
+            deeper += [child for child in (item.values() if type(item) is dict else item)
+                       if type(child) is dict or type(child) is list]
+        containers, level = deeper, level + 1
     return False
 
 
@@ -120,7 +127,7 @@ def loads(text):
     except ValueError as error:     # also JSONDecodeError, bad UTF-8 and the integer digit limit
         raise LoyaltyError(400, "malformed_request", "The body is not valid JSON.",
                            {"reason": str(error).split(";")[0][:200]}) from None
-    if value is _TOO_DEEP or (isinstance(value, (dict, list)) and _too_deep(value)):
+    if value is _TOO_DEEP or (isinstance(value, (dict, list)) and _too_deep(text, value)):
         raise LoyaltyError(400, "malformed_request", f"The JSON nests deeper than {MAX_JSON_DEPTH} levels.",
                            {"max_depth": MAX_JSON_DEPTH})
     return value

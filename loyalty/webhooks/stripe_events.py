@@ -74,7 +74,8 @@ class Event(_Lenient):
     data = ma.fields.Dict(required=True)
 
 
-EVENT = Event()     # built once: a schema holds no state between loads
+# Built once: a schema holds no state between loads, and building one copies every field.
+EVENT, CHECKOUT_SESSION, PAYMENT_INTENT, CHARGE = Event(), CheckoutSession(), PaymentIntent(), Charge()
 
 
 def _customer(*explicit, stripe_customer=None):
@@ -97,7 +98,7 @@ def command_of(body):
     event = load(EVENT, body)
     kind, command = event["type"], None
     if kind == "checkout.session.completed":
-        session = _object(event, CheckoutSession())
+        session = _object(event, CHECKOUT_SESSION)
         customer = _customer(session["client_reference_id"], session["metadata"].get("loyalty_customer_id"),
                              stripe_customer=session["customer"])
         if customer and session["payment_status"] in (None, "paid", "no_payment_required"):
@@ -105,13 +106,13 @@ def command_of(body):
                                      event_time(event["created"]), session["amount_total"],
                                      session["currency"].upper())
     elif kind == "payment_intent.succeeded":
-        intent = _object(event, PaymentIntent())
+        intent = _object(event, PAYMENT_INTENT)
         customer = _customer(intent["metadata"].get("loyalty_customer_id"), stripe_customer=intent["customer"])
         if customer:
             command = ReportPurchase(SOURCE, intent["id"], customer, event_time(event["created"]),
                                      intent["amount_received"], intent["currency"].upper())
     elif kind == "charge.refunded":
-        charge = _object(event, Charge())
+        charge = _object(event, CHARGE)
         if charge["payment_intent"]:
             refund_key = fitted_key(f"{charge['id']}:{charge['amount_refunded']}", TimelineEvent.refund_key)
             command = ReportRefund(SOURCE, charge["payment_intent"], refund_key,
