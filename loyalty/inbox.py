@@ -52,6 +52,30 @@ def record(source, event_id, event_type, payload, status="queued"):
     return stored
 
 
+def record_many(session, events):
+    """Store many events at once, each unless its source and id are known (an import: no
+    NOTIFY, the importer applies them itself). `events`: (source, event id, type, payload).
+    Commits; answers how many were new."""
+    if not events:
+        return 0
+    insert = (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(WebhookEvent)
+    now = utcnow()
+    rows = [{"source": source, "event_id": event_id, "type": kind, "payload": payload, "received_at": now,
+             "status": "queued", "attempts": 0} for source, event_id, kind, payload in events]
+    stored = session.execute(insert.values(rows).on_conflict_do_nothing(index_elements=["source", "event_id"])
+                             .returning(WebhookEvent.id)).all()
+    session.commit()
+    return len(stored)
+
+
+def outcomes(session, source, event_ids):
+    """event id -> (status, error code, error message) of these events of `source`."""
+    rows = session.execute(select(WebhookEvent.event_id, WebhookEvent.status, WebhookEvent.error_code,
+                                  WebhookEvent.error_message)
+                           .where(WebhookEvent.source == source, one_of(session, WebhookEvent.event_id, event_ids)))
+    return {row.event_id: (row.status, row.error_code, row.error_message) for row in rows}
+
+
 def claim(session, limit, ids=None):
     """The oldest queued events (of `ids`, if given), up to `limit`, locked for this transaction
     (PostgreSQL: skipping those another worker holds). SQLite has one writer at a time."""

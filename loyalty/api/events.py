@@ -17,7 +17,7 @@ class EventError(ma.Schema):
 
 
 class EventOut(ma.Schema):
-    source = ma.fields.String(metadata={"enum": ["stripe", "shop"]})
+    source = ma.fields.String(metadata={"enum": ["stripe", "shop", "import"]})
     id = ma.fields.String(attribute="event_id")
     type = ma.fields.String()
     status = ma.fields.String(metadata={
@@ -37,7 +37,7 @@ def as_json(event):
     return EventOut().dump(event)
 
 
-@blp.route("/<any(stripe, shop):source>/<event_id:event_id>")
+@blp.route("/<any(stripe, shop, import):source>/<event_id:event_id>")
 @require("shop")
 @blp.response(200, EventOut)
 @documented_errors(401, 403, 404)

@@ -8,7 +8,8 @@ from loyalty.errors import LoyaltyError
 from loyalty.webhooks import shop, stripe_events
 from loyalty.webhooks.parsing import json_body
 
-PARSERS = {"stripe": stripe_events, "shop": shop}
+# Imported history is recorded as the shop webhook's events (loyalty/imports).
+PARSERS = {"stripe": stripe_events, "shop": shop, "import": shop}
 
 
 def read_event(source, text, programme):

@@ -1,0 +1,171 @@
+"""`loyalty import customers|orders`: files in, the one write path, reports and exit codes."""
+import csv
+import gzip
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from loyalty.models import WebhookEvent
+from tests import state
+
+NOW = datetime.now(timezone.utc).replace(microsecond=0)
+HEADER = ["type", "order_id", "customer_id", "at", "amount", "currency", "refund_id"]
+
+
+def at(days_ago, hours=0):
+    return (NOW - timedelta(days=days_ago, hours=hours)).isoformat()
+
+
+def write_csv(path, rows, header=HEADER):
+    with open(path, "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return str(path)
+
+
+def write_jsonl(path, rows, opener=open):
+    with opener(path, "wt") as file:
+        for row in rows:
+            file.write((row if isinstance(row, str) else json.dumps(row)) + "\n")
+    return str(path)
+
+
+def run(runner, *args):
+    result = runner.invoke(args=["import", *map(str, args)])
+    summaries = [line for line in result.output.splitlines() if line.startswith("{")]
+    return result, json.loads(summaries[-1]) if summaries else None
+
+
+def report_rows(path):
+    with open(path, newline="") as file:
+        return list(csv.DictReader(file))
+
+
+HISTORY = [
+    ["purchase", "o-1", "c-1", at(400), "12999", "EUR", ""],
+    ["purchase", "o-2", "c-1", at(20), "250000", "EUR", ""],
+    ["refund", "o-2", "", at(19), "50000", "EUR", "r-1"],
+    ["purchase", "o-3", "c-2", at(2), "9900", "EUR", ""],
+]
+
+
+def test_an_orders_csv_is_imported_through_the_write_path_and_a_rerun_counts_nothing_twice(app, runner, tmp_path):
+    path = write_csv(tmp_path / "orders.csv", HISTORY)
+    result, summary = run(runner, "orders", path)
+    assert result.exit_code == 0, result.output
+    assert summary["taken"] == 4 and summary["refused"] == 0 and summary["kinds"] == {"purchase": 3, "refund": 1}
+    first = {c: state.customer(app, c) for c in ("c-1", "c-2")}
+    assert first["c-1"]["lifetime_spend"] == 12999 + 250000 - 50000
+    assert first["c-1"]["tier"] == "gold" and first["c-2"]["pending"] > 0
+    assert {e[0] for e in state.events(app)} == {"import"} and {e[2] for e in state.events(app)} == {"processed"}
+    for customer in ("c-1", "c-2"):
+        assert state.ledger_sum(app, customer) == {"pending": first[customer]["pending"],
+                                                   "available": first[customer]["available"]}
+    result, summary = run(runner, "orders", path)
+    assert result.exit_code == 0 and summary["taken"] == 4
+    assert {c: state.customer(app, c) for c in ("c-1", "c-2")} == first
+    assert state.count(app, WebhookEvent) == 4
+
+
+def test_points_whose_dates_have_passed_end_released_or_expired(app, runner, tmp_path):
+    """o-1 is 400 days old: its points were released after the return window and have
+    expired; o-3 is 2 days old: still pending. The jobs ran as of now at the end."""
+    run(runner, "orders", write_csv(tmp_path / "orders.csv", HISTORY))
+    kinds = {kind for kind, _, _ in state.entries(app, "c-1")}
+    assert {"earn", "release", "expiry"} <= kinds
+    assert state.customer(app, "c-2")["pending"] > 0 and state.customer(app, "c-2")["available"] == 0
+
+
+def test_bad_rows_are_reported_with_their_line_and_never_stop_the_rest(app, runner, tmp_path):
+    rows = [
+        ["purchase", "o-1", "c-1", at(3), "12999", "EUR", ""],
+        ["purchase", "o-2", "c-1", at(3), "12.99", "EUR", ""],          # line 3: not minor units
+        ["purchase", "o-3", "c-1", "yesterday", "100", "EUR", ""],        # line 4: not a time
+        ["purchase", "o-4", "", at(3), "100", "EUR", ""],                 # line 5: no customer
+        ["refund", "o-1", "", at(2), "100", "EUR", ""],                   # line 6: no refund id
+        ["purchase", "o-5", "c-1", at(-30), "100", "EUR", ""],            # line 7: future
+        ["purchase", "o-6", "c-1", at(3), "100", "USD", ""],              # line 8: currency
+        ["purchase", "o-1", "c-2", at(3), "100", "EUR", ""],              # line 9: o-1 is c-1's
+        ["purchase", "o-7", "c-\x00", at(3), "100", "EUR", ""],           # line 10: NUL
+        ["sale", "o-8", "c-1", at(3), "100", "EUR", ""],                  # line 11: type
+        ["purchase", "o-9", "c-3", at(3), "100", "EUR", ""],
+    ]
+    report = tmp_path / "refused.csv"
+    result, summary = run(runner, "orders", write_csv(tmp_path / "orders.csv", rows), "--report", report)
+    assert result.exit_code == 3, result.output
+    assert summary["taken"] == 2 and summary["refused"] == 9
+    refused = {int(row["line"]): row["reason"] for row in report_rows(report)}
+    assert sorted(refused) == [3, 4, 5, 6, 7, 8, 9, 10, 11]
+    assert refused[3].startswith("amount:") and refused[5].startswith("customer_id:")
+    assert refused[6].startswith("refund_id:") and "future" in refused[7] and "USD" in refused[8]
+    assert refused[9].startswith("order_conflict:") and refused[11].startswith("type:")
+    assert state.customer(app, "c-3")["pending"] > 0
+
+
+def test_json_lines_with_order_lines_and_gzip_are_read_by_name(app, runner, tmp_path):
+    rows = [{"type": "purchase", "order_id": "o-1", "customer_id": "c-1", "at": at(5), "amount": 12999,
+             "currency": "EUR", "lines": [{"sku": "B-1", "category": "books", "quantity": 1,
+                                           "amount": {"amount": 12999, "currency": "EUR"}}]},
+            "not json", "[1, 2]",
+            {"type": "refund", "order_id": "o-1", "refund_id": "r-1", "at": at(4), "amount": 12999, "currency": "EUR"}]
+    path = write_jsonl(tmp_path / "orders.jsonl.gz", rows, opener=gzip.open)
+    report = tmp_path / "refused.csv"
+    result, summary = run(runner, "orders", path, "--report", report)
+    assert result.exit_code == 3 and summary["kinds"] == {"purchase": 1, "refund": 1}
+    assert [row["line"] for row in report_rows(report)] == ["2", "3"]
+    assert state.customer(app, "c-1")["pending"] == 0 and state.customer(app, "c-1")["lifetime_spend"] == 0
+
+
+def test_customers_are_imported_and_an_empty_cell_never_erases(app, runner, tmp_path, client):
+    path = write_csv(tmp_path / "customers.csv", [
+        ["c-1", "a@example.com", "1990-05-17", "cus_1"],
+        ["c-2", "", "", "cus_1"],                           # line 3: c-1 has this Stripe customer
+        ["c-3", "not an email", "", ""],                    # line 4
+        ["c-4", "d@example.com", "1800-01-01", ""],         # line 5: birthday out of range
+        ["c-1", "", "", ""],                                # keeps c-1's email
+    ], header=["id", "email", "birthday", "stripe_customer_id"])
+    report = tmp_path / "refused.csv"
+    result, summary = run(runner, "customers", path, "--report", report)
+    assert result.exit_code == 3 and summary["taken"] == 2 and summary["refused"] == 3
+    assert sorted((row["line"], row["reason"].split(":")[0]) for row in report_rows(report)) == [
+        ("3", "stripe_customer_taken"), ("4", "email"), ("5", "birthday")]
+    from loyalty.extensions import db
+    from loyalty.models import Customer
+    with app.app_context():
+        c1 = db.session.get(Customer, "c-1")
+        assert (c1.email, str(c1.birthday), c1.stripe_customer_id) == ("a@example.com", "1990-05-17", "cus_1")
+        assert db.session.get(Customer, "c-2") is None
+
+
+def test_a_dry_run_evaluates_the_file_and_writes_nothing(app, runner, tmp_path):
+    path = write_csv(tmp_path / "orders.csv", HISTORY + [["purchase", "o-9", "c-9", at(1), "1.5", "EUR", ""]])
+    result, summary = run(runner, "orders", path, "--dry-run")
+    assert result.exit_code == 3
+    assert summary["dry_run"] is True and summary["taken"] == 4 and summary["refused"] == 1
+    assert summary["customers"] == 2 and summary["tiers"] == {"gold": 1, "standard": 1}
+    assert summary["points"]["pending"] > 0 and summary["outstanding_value"]["currency"] == "EUR"
+    assert state.count(app, WebhookEvent) == 0 and state.customer(app, "c-1") is None
+    result, real = run(runner, "orders", path)
+    assert {k: real[k] for k in ("tiers", "points", "outstanding_value")} == \
+        {k: summary[k] for k in ("tiers", "points", "outstanding_value")}
+
+
+@pytest.mark.parametrize("content, name, why", [
+    (b"type,order_id\n", "orders.txt", "cannot tell the format"),
+    (b"\x1f\x8bnot really gzip", "orders.csv", "cannot read"),
+    (b"type,order_id\n\xff\xfe\x00garbage\n", "orders.csv", "cannot read"),
+])
+def test_a_file_that_cannot_be_read_exits_1(app, runner, tmp_path, content, name, why):
+    path = tmp_path / name
+    path.write_bytes(content)
+    result = runner.invoke(args=["import", "orders", str(path)])
+    assert result.exit_code == 1 and why in result.output
+
+
+def test_progress_is_plain_lines_when_not_on_a_terminal(app, runner, tmp_path):
+    rows = [["purchase", f"o-{i}", f"c-{i % 7}", at(3), "1000", "EUR", ""] for i in range(1200)]
+    result, summary = run(runner, "orders", write_csv(tmp_path / "orders.csv", rows))
+    assert result.exit_code == 0 and summary["taken"] == 1200
+    assert "rows/s" in result.output and "100% of the file" in result.output
