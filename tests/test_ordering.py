@@ -96,3 +96,23 @@ def test_refunds_and_purchases_in_any_order_end_the_same(app, app_factory, datab
     for order in ([4, 3, 2, 1, 0], [2, 0, 4, 1, 3], [1, 3, 0, 4, 2]):
         reset(app)
         assert run(app_factory, database_url, [events[i] for i in order]) == expected, order
+
+
+def test_a_late_purchase_replays_later_ones_with_spend_aged_out_as_live(app, client):
+    """A year-old purchase arriving after a recent one: the replay gives the recent purchase
+    the qualifying spend of its own moment, in which the old one has aged out (gold, not
+    platinum), exactly as in-order delivery does."""
+    day = 24 * 3600
+    old = purchase(customer="c-late", order="o-old", amount=310_000, created=int(time.time()) - 400 * day)
+    recent = purchase(customer="c-late", order="o-new", amount=310_000, created=int(time.time()) - 13 * day)
+    assert deliver_shop(client, recent) == "processed"
+    assert deliver_shop(client, old) == "processed"
+    late = state.customer(app, "c-late")
+    assert late["tier"] == "gold" and late["lifetime_spend"] == 620_000
+    in_order = purchase(customer="c-order", order="o-old-2", amount=310_000, created=old["created"])
+    assert deliver_shop(client, in_order) == "processed"
+    assert deliver_shop(client, purchase(customer="c-order", order="o-new-2", amount=310_000,
+                                         created=recent["created"])) == "processed"
+    expected = state.customer(app, "c-order")
+    assert (late["tier"], late["tier_since"], late["pending"], late["available"]) == \
+        (expected["tier"], expected["tier_since"], expected["pending"], expected["available"])

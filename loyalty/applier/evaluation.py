@@ -7,9 +7,10 @@ the steps before it added). Its cost does not depend on the customer's history.
 
 Late (a new step before the newest stored one: a delayed webhook, a till syncing, an
 import): start from the snapshot of the stored step just before it, and evaluate it and
-every later step, stored or new, again. What changed for each order is booked as
-correcting ledger entries; old entries are never edited. Spend aging inside such a
-replay is not re-applied (it starts from the snapshot's qualifying spend).
+every later step, stored or new, again, each with the qualifying spend of its moment (the
+spend buckets as the steps before the replay left them, plus what each replayed step
+adds). What changed for each order is booked as correcting ledger entries; old entries
+are never edited. Either way the end state does not depend on the order events arrive in.
 
 Each order's entries add up to what the order has given: its own entries (earn and
 welcome for a purchase, clawbacks for a refund) plus a correction for any difference.
@@ -50,23 +51,21 @@ def _released(programme, order, state, at):
 
 def _evaluate(programme, standing, steps, states, buckets):
     """Run `steps` through the rules; answers the final standing and each step's outcome.
-    `states`: order -> state before the first step (updated in place); `buckets` (in order
-    only) gives each step the qualifying spend of its moment."""
+    `states`: order -> state before the first step (updated in place); `buckets` gives each
+    step the qualifying spend of its moment (updated in place too)."""
     outcomes = {}
     for step in steps:
         order = step.order
-        if buckets is not None:
-            standing = replace(standing, qualifying_spend=qualifying(programme, buckets, step.at))
+        standing = replace(standing, qualifying_spend=qualifying(programme, buckets, step.at))
         state = _released(programme, order, states.get(order), step.at)
         if step.kind == "purchase":
             outcome = apply_purchase(programme, standing, _purchase_of(order, step.at, step.amount))
-            if buckets is not None:
-                day = local_date(programme, order.placed_at)
-                buckets[day] = buckets.get(day, 0) + step.amount
+            day = local_date(programme, order.placed_at)
+            buckets[day] = buckets.get(day, 0) + step.amount
         else:
             refunded = max(state.refunded, step.amount) if step.cumulative else state.refunded + step.amount
             outcome = apply_refund(programme, standing, state, refunded, step.at)
-            if buckets is not None and in_window(programme, order.placed_at, step.at):
+            if in_window(programme, order.placed_at, step.at):
                 day = local_date(programme, order.placed_at)
                 buckets[day] = buckets.get(day, 0) - outcome.refunded
         standing, states[order], outcomes[step] = outcome.standing, outcome.order, outcome
@@ -77,8 +76,9 @@ def _evaluate(programme, standing, steps, states, buckets):
 def evaluate_customer(programme, account, new_steps, plan, buckets=None, replay=None):
     """Evaluate a customer's new steps and book the result into `plan`.
 
-    `replay` (late): (standing before, stored steps after it, order -> state before).
-    Otherwise `buckets` holds the customer's spend buckets for the batch's dates."""
+    `replay` (late): (standing before, stored steps after it, order -> state before, spend
+    buckets before). Otherwise `buckets` holds the customer's spend buckets for the batch's
+    dates."""
     new_steps = sorted(new_steps, key=step_order)
     if replay is None:
         standing, steps, states = account.standing, new_steps, {}
@@ -86,10 +86,9 @@ def evaluate_customer(programme, account, new_steps, plan, buckets=None, replay=
             if step.order.booked is not None:
                 states.setdefault(step.order, step.order.booked)
     else:
-        standing, stored, states = replay
+        standing, stored, states, buckets = replay
         steps = sorted([*stored, *new_steps], key=step_order)
         plan.replayed_steps.extend(stored)
-        buckets = None
     standing = replace(standing, birthday=account.standing.birthday)
     final, outcomes = _evaluate(programme, standing, steps, states, buckets)
     booked_at = new_steps[-1].at

@@ -6,6 +6,8 @@ the batch's order keys (PostgreSQL transaction advisory locks, sorted), then its
 customers' rows (FOR UPDATE, sorted by id). The jobs and the API lock customers only.
 SQLite has one writer at a time (BEGIN IMMEDIATE) and needs neither.
 """
+from datetime import timedelta
+
 from sqlalchemy import bindparam, func, or_, select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -14,7 +16,7 @@ from loyalty.extensions import one_of
 from loyalty.models import Customer, Order, ParkedRefund, SpendBucket, TimelineEvent
 from loyalty.models.types import UTCDateTime
 from loyalty.services.snapshots import order_from_json, order_state_of, standing_from_json, standing_of
-from rules import Standing
+from rules import Standing, in_window, local_date, window_start
 
 _ORDER_KEY_LOCKS = text("""
     SELECT pg_advisory_xact_lock(h) FROM (
@@ -158,10 +160,41 @@ _STATES_BEFORE = select(_newest_per_order.c.order_id, _newest_per_order.c.order_
     _newest_per_order.c.n == 1)
 
 
+_SPEND_BEFORE = (select(TimelineEvent.order_id, TimelineEvent.kind, TimelineEvent.at, TimelineEvent.order_after,
+                        Order.placed_at, Order.total)
+                 .join(Order, Order.id == TimelineEvent.order_id)
+                 .where(TimelineEvent.customer_id == _CUSTOMER, TimelineEvent.at <= bindparam("since"),
+                        Order.placed_at >= bindparam("placed_from"))
+                 .order_by(TimelineEvent.at, TimelineEvent.id))
+
+
+def spend_before(session, programme, customer_id, since):
+    """The customer's spend buckets (day -> net spend) as the stored steps up to `since` left
+    them, for the days a window from `since` on can read: each purchase adds its total on
+    its day, each refund made while its purchase was in the window takes off what it
+    refunded (as the buckets are kept live)."""
+    first_day = window_start(programme, since)
+    placed_from = since - timedelta(days=programme.tier_policy.window_days + 2)     # a margin for time zones
+    buckets, refunded = {}, {}
+    for row in session.execute(_SPEND_BEFORE, {"customer_id": customer_id, "since": since,
+                                               "placed_from": placed_from}):
+        day = local_date(programme, row.placed_at)
+        if day < first_day:
+            continue
+        if row.kind == "purchase":
+            buckets[day] = buckets.get(day, 0) + row.total
+            continue
+        after = order_from_json(row.order_after).refunded
+        delta, refunded[row.order_id] = after - refunded.get(row.order_id, 0), after
+        if in_window(programme, row.placed_at, row.at):
+            buckets[day] = buckets.get(day, 0) - delta
+    return buckets
+
+
 def replay_input(session, programme, account, since, new_steps, known_orders):
     """What a late customer's replay starts from: the standing just before `since`, the stored
-    steps after it (their orders added to `known_orders`), and each touched order's state
-    before it."""
+    steps after it (their orders added to `known_orders`), each touched order's state before
+    it, and the spend buckets before it (so spend ages out during the replay as it does live)."""
     params = {"customer_id": account.id, "since": since}
     base = session.execute(_BASE, params).scalar()
     standing = standing_from_json(base) if base is not None else Standing.opening(programme)
@@ -176,4 +209,4 @@ def replay_input(session, programme, account, since, new_steps, known_orders):
         by_id = {order.id: order for order in touched}
         for order_id, order_after in session.execute(_STATES_BEFORE, {**params, "order_ids": sorted(by_id)}):
             states[by_id[order_id]] = order_from_json(order_after)
-    return standing, stored, states
+    return standing, stored, states, spend_before(session, programme, account.id, since)

@@ -1,0 +1,123 @@
+"""An imported history ends exactly where the same history sent live ends; an import killed
+half-way and run again ends there too."""
+import os
+import random
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+from loyalty.extensions import db
+from loyalty.jobs import run_all
+from loyalty.models import Customer, WebhookEvent
+from tests import state
+from tests.api import bearer, make_key
+from tests.conftest import TEST_SECRETS, migrated_app
+from tests.servers import ROOT, wait_until
+from tests.test_imports import HEADER, write_csv
+from tests.webhooks import apply_queued, post_shop, purchase, refund
+
+NOW = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=5)
+
+
+def history(seed, customers=12, orders=90):
+    """Purchases over two years (some big enough for gold or platinum) and partial or full
+    refunds of some, each refund after its purchase: (csv rows, the same as shop events)."""
+    rng = random.Random(seed)
+    rows, events = [], []
+    for n in range(orders):
+        customer, bought = f"c-{rng.randrange(customers)}", NOW - timedelta(minutes=rng.randrange(2 * 365 * 24 * 60))
+        amount = rng.choice([999, 4_999, 25_000, 120_000, 310_000])
+        rows.append(["purchase", f"o-{n}", customer, bought.isoformat(), str(amount), "EUR", ""])
+        events.append(purchase(customer=customer, order=f"o-{n}", amount=amount, created=int(bought.timestamp()),
+                               event_id=f"evt-p-{n}"))
+        if rng.random() < 0.3:
+            refunded = rng.choice([amount, amount // 2, 500])
+            when = bought + timedelta(hours=rng.randrange(1, 24 * 40))
+            when = min(when, NOW - timedelta(seconds=1))
+            rows.append(["refund", f"o-{n}", "", when.isoformat(), str(refunded), "EUR", f"r-{n}"])
+            events.append(refund(order=f"o-{n}", refund_id=f"r-{n}", amount=refunded, created=int(when.timestamp()),
+                                 event_id=f"evt-r-{n}"))
+    return rows, events
+
+
+def standing(app):
+    """Per customer: the stored standing, the ledger sums and the balance the API answers."""
+    client, key = app.test_client(), bearer(make_key(app.test_cli_runner(), "support"))
+    with app.app_context():
+        ids = sorted(db.session.scalars(select(Customer.id)).all())
+    found = {}
+    for customer in ids:
+        balance = client.get(f"/v1/customers/{customer}/balance", headers=key).get_json()
+        found[customer] = (state.customer(app, customer), state.ledger_sum(app, customer),
+                           {k: balance[k] for k in ("points", "tier", "discount_percent", "qualifying_spend",
+                                                    "lifetime_spend", "priority_support")})
+    return found
+
+
+def second_database(backend, tmp_path, request, name):
+    if backend == "sqlite":
+        return "sqlite:///" + str(tmp_path / f"{name}.sqlite")
+    return request.getfixturevalue("postgres_server").create_database(name)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_an_imported_history_ends_where_the_same_webhooks_in_any_order_end(app, app_factory, backend, tmp_path,
+                                                                           request, seed):
+    rows, events = history(seed)
+    result = app.test_cli_runner().invoke(args=["import", "orders", write_csv(tmp_path / "h.csv", rows),
+                                                "--now", NOW.isoformat()])
+    assert result.exit_code == 0, result.output
+    live = migrated_app(app_factory, second_database(backend, tmp_path, request, f"live_{seed}"))
+    client = live.test_client()
+    random.Random(seed).shuffle(events)
+    for start in range(0, len(events), 9):       # arriving in shuffled bursts, applied between them
+        for event in events[start:start + 9]:
+            assert post_shop(client, event).status_code == 202
+        apply_queued(live)
+    with live.app_context():
+        run_all(NOW)
+    imported, delivered = standing(app), standing(live)
+    assert imported == delivered
+    tiers = {found[0]["tier"] for found in imported.values()}
+    assert len(imported) == 12 and len(tiers) >= 2       # the history reaches more than one tier
+    with live.app_context():
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+        db.session.commit()
+
+
+def _import_process(url, path):
+    environment = {**os.environ, **TEST_SECRETS, "LOYALTY_DATABASE_URL": url}
+    return subprocess.Popen([sys.executable, "-c", "from loyalty.cli import main; main()", "import", "orders", path,
+                             "--now", NOW.isoformat()], cwd=ROOT, env=environment,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def test_an_import_killed_half_way_and_run_again_ends_where_an_uninterrupted_one_does(postgres_server, app_factory,
+                                                                                         tmp_path):
+    rows, _ = history(seed=3, customers=300, orders=9000)
+    path = write_csv(tmp_path / "big.csv", rows)
+    interrupted_url = postgres_server.create_database("import_interrupted")
+    interrupted = migrated_app(app_factory, interrupted_url)
+
+    def recorded():
+        with interrupted.app_context():
+            count = db.session.query(WebhookEvent).count()
+            db.session.rollback()
+            return count
+
+    process = _import_process(interrupted_url, path)
+    wait_until(lambda: recorded() >= 4000, timeout=300, interval=0.05)
+    process.kill()                                   # kill -9, mid-chunk
+    process.wait(timeout=30)
+    assert recorded() < len(rows)
+    again = _import_process(interrupted_url, path)
+    assert again.wait(timeout=600) == 0
+    clean_url = postgres_server.create_database("import_clean")
+    clean = migrated_app(app_factory, clean_url)
+    assert _import_process(clean_url, path).wait(timeout=600) == 0
+    assert standing(interrupted) == standing(clean)
+    assert recorded() == len(rows)
