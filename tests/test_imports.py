@@ -3,6 +3,7 @@ import csv
 import gzip
 import json
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -169,3 +170,31 @@ def test_progress_is_plain_lines_when_not_on_a_terminal(app, runner, tmp_path):
     result, summary = run(runner, "orders", write_csv(tmp_path / "orders.csv", rows))
     assert result.exit_code == 0 and summary["taken"] == 1200
     assert "rows/s" in result.output and "100% of the file" in result.output
+
+
+SHOPIFY = Path(__file__).parent / "fixtures" / "shopify"
+
+
+def test_a_shopify_orders_export_imports_paid_orders_lines_and_refunds(app, runner, tmp_path):
+    """The fixture follows Shopify's export columns: one row per line item, the order's columns
+    on its first row; paid, partially refunded, refunded, voided and pending orders; another
+    currency and an amount finer than a cent."""
+    report = tmp_path / "refused.csv"
+    result, summary = run(runner, "orders", SHOPIFY / "orders_export.csv", "--format", "shopify",
+                          "--customer-map", SHOPIFY / "customer_map.csv", "--report", report,
+                          "--now", "2026-11-29T00:00:00+00:00")
+    assert result.exit_code == 3, result.output
+    assert summary["kinds"] == {"purchase": 4, "refund": 2} and summary["skipped"] == 2 and summary["refused"] == 2
+    refused = {int(row["line"]): row["reason"] for row in report_rows(report)}
+    assert set(refused) == {9, 10} and "USD" in refused[9] and refused[10].startswith("Total")
+    ana, bob, cara = (state.customer(app, c) for c in ("ana@example.com", "bob@example.com", "cust-77"))
+    assert ana["lifetime_spend"] == 15_998 and bob["lifetime_spend"] == 15_000
+    assert cara["lifetime_spend"] == 120_000 and cara["tier"] == "gold"
+    assert state.customer(app, "cara@example.com") is None and state.customer(app, "dan@example.com") is None
+    from loyalty.extensions import db
+    from loyalty.models import Order
+    with app.app_context():
+        first = db.session.query(Order).filter_by(order_key="#1001").one()
+        assert [(line["sku"], line["quantity"], line["amount"]) for line in first.lines] == \
+            [("NB-1", 2, 9_998), ("FP-2", 1, 6_000)]
+        assert db.session.query(Order).filter_by(order_key="#1003").one().refunded == 8_000
