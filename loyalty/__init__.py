@@ -3,8 +3,9 @@ import os
 
 from flask import Flask
 
-from loyalty import (api, auth, config, errors, event_commands, extensions, health, imports, jobs, keys, limits,
-                     metrics, programme, reconcile, webhooks, worker)
+from loyalty import (api, auth, config, errors, event_commands, extensions, health, jobs, keys, limits, metrics,
+                     programme, reconcile, webhooks, worker)
+from loyalty.imports import command as import_command
 
 
 def create_app(test_config=None):
@@ -29,6 +30,6 @@ def create_app(test_config=None):
     jobs.init_app(app)
     worker.init_app(app)
     event_commands.init_app(app)
-    imports.init_app(app)
+    import_command.init_app(app)
     metrics.init_app(app)
     return app

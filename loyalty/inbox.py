@@ -52,20 +52,21 @@ def record(source, event_id, event_type, payload, status="queued"):
     return stored
 
 
+_RECORD_MANY = {dialect: insert(WebhookEvent).on_conflict_do_nothing(index_elements=["source", "event_id"])
+                for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
+
+
 def record_many(session, events):
     """Store many events at once, each unless its source and id are known (an import: no
     NOTIFY, the importer applies them itself). `events`: (source, event id, type, payload).
-    Commits; answers how many were new."""
+    One statement executed for many rows (SQLAlchemy batches them into multi-row VALUES)."""
     if not events:
-        return 0
-    insert = (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(WebhookEvent)
+        return
     now = utcnow()
-    rows = [{"source": source, "event_id": event_id, "type": kind, "payload": payload, "received_at": now,
-             "status": "queued", "attempts": 0} for source, event_id, kind, payload in events]
-    stored = session.execute(insert.values(rows).on_conflict_do_nothing(index_elements=["source", "event_id"])
-                             .returning(WebhookEvent.id)).all()
+    session.execute(_RECORD_MANY[session.get_bind().dialect.name],
+                    [{"source": source, "event_id": event_id, "type": kind, "payload": payload, "received_at": now,
+                      "status": "queued", "attempts": 0} for source, event_id, kind, payload in events])
     session.commit()
-    return len(stored)
 
 
 def outcomes(session, source, event_ids):

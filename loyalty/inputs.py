@@ -34,9 +34,16 @@ def storable(text):
     return UNSTORABLE.search(text) is None
 
 
+_LENGTHS = {}
+
+
 def length_of(column):
-    """The length of a model's string column: `length_of(Customer.email)` is 320."""
-    return column.type.length
+    """The length of a model's string column: `length_of(Customer.email)` is 320. Kept by the
+    attribute's identity: reading it through SQLAlchemy's attribute costs microseconds."""
+    found = _LENGTHS.get(id(column))
+    if found is None:
+        found = _LENGTHS[id(column)] = column.type.length
+    return found
 
 
 def _refuse_unstorable(value):

@@ -19,7 +19,7 @@ from loyalty.jobs import run_all
 from loyalty.programme import current_programme
 
 CHUNK_ROWS = 2000
-BATCH_SIZE = 500
+BATCH_SIZE = 1000
 KINDS = {"purchase.completed": "purchase", "purchase.refunded": "refund"}
 
 

@@ -64,6 +64,9 @@ class OrderRow(ma.Schema):
                 raise ma.ValidationError({"refund_id": ["A refund needs its id."]})
             if data["amount"] < 1:
                 raise ma.ValidationError({"amount": ["A refund is of at least 1."]})
+        currency = data["currency"].upper()
+        if any(line["amount"]["currency"].upper() != currency for line in data.get("lines") or ()):
+            raise ma.ValidationError({"lines": ["Every line must be in the order's currency."]})
 
 
 CUSTOMER_ROW, ORDER_ROW = CustomerRow(), OrderRow()

@@ -5,11 +5,12 @@ The endpoints run it before recording an event; the worker runs it again on the 
 raw body when applying it, so a fix to a parser reaches events that are retried.
 """
 from loyalty.errors import LoyaltyError
+from loyalty.imports import events as imported
 from loyalty.webhooks import shop, stripe_events
 from loyalty.webhooks.parsing import json_body
 
-# Imported history is recorded as the shop webhook's events (loyalty/imports).
-PARSERS = {"stripe": stripe_events, "shop": shop, "import": shop}
+# Imported history is recorded as the shop webhook's events, checked when imported.
+PARSERS = {"stripe": stripe_events, "shop": shop, "import": imported}
 
 
 def read_event(source, text, programme):
