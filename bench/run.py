@@ -1,6 +1,7 @@
 """`make bench`: every benchmark in one run, written to bench/results.md with the machine.
 
-BENCH_ONLY=http or BENCH_ONLY=jobs runs one part; BENCH_CUSTOMERS sizes the jobs part.
+BENCH_ONLY=http, BENCH_ONLY=jobs or BENCH_ONLY=import runs one part; BENCH_CUSTOMERS sizes the
+jobs part, BENCH_IMPORT_SMALL and BENCH_IMPORT_ORDERS the imports.
 """
 import os
 import platform
@@ -12,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench import http_bench, jobs_scale  # noqa: E402
+from bench import http_bench, import_bench, jobs_scale  # noqa: E402
 
 
 def machine():
@@ -31,6 +32,8 @@ def main():
         lines += http_bench.main(Path(tempfile.mkdtemp(prefix="loyalty-bench-")))
     if only in (None, "", "jobs"):
         lines += jobs_scale.main()
+    if only in (None, "", "import"):
+        lines += import_bench.main()
     report = "\n".join(lines)
     print(report)
     (ROOT / "bench" / "results.md").write_text(report + "\n")

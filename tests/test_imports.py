@@ -198,3 +198,33 @@ def test_a_shopify_orders_export_imports_paid_orders_lines_and_refunds(app, runn
         assert [(line["sku"], line["quantity"], line["amount"]) for line in first.lines] == \
             [("NB-1", 2, 9_998), ("FP-2", 1, 6_000)]
         assert db.session.query(Order).filter_by(order_key="#1003").one().refunded == 8_000
+
+
+def test_every_ledger_entry_shows_its_source(app, runner, tmp_path, client):
+    from tests.api import bearer, make_key
+    from tests.webhooks import deliver_shop, purchase
+    run(runner, "orders", write_csv(tmp_path / "orders.csv", HISTORY))
+    assert deliver_shop(client, purchase(customer="c-1", order="o-live", amount=1000)) == "processed"
+    support = bearer(make_key(runner, "support"))
+    assert client.post("/v1/support/customers/c-1/adjustments", json={"points": 5, "reason": "sorry"},
+                       headers=support).status_code == 201
+    entries = client.get("/v1/customers/c-1/transactions?limit=100", headers=support).get_json()["entries"]
+    by_kind = {}
+    for entry in entries:
+        by_kind.setdefault(entry["kind"], set()).add((entry["order_id"], entry["source"]))
+    assert by_kind["earn"] == {("o-1", "import"), ("o-2", "import"), ("o-live", "shop")}
+    assert by_kind["clawback"] == {("o-2", "import")}
+    assert {source for _, source in by_kind["release"] | by_kind["expiry"]} == {"jobs"}
+    assert by_kind["adjustment"] == {(None, "api")}
+
+
+def test_an_import_overlapping_live_webhooks_counts_nothing_twice(app, runner, tmp_path, client):
+    from tests.webhooks import deliver_shop, purchase
+    live = purchase(customer="c-1", order="o-1", amount=12999,
+                    created=int(datetime.fromisoformat(HISTORY[0][3]).timestamp()))
+    assert deliver_shop(client, live) == "processed"
+    before = state.customer(app, "c-1")["lifetime_spend"]
+    result, summary = run(runner, "orders", write_csv(tmp_path / "orders.csv", HISTORY[:1]))
+    assert result.exit_code == 0 and summary["taken"] == 1
+    assert state.customer(app, "c-1")["lifetime_spend"] == before == 12999
+    assert sorted(status for source, _, status in state.events(app)) == ["duplicate", "processed"]

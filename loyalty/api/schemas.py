@@ -82,6 +82,9 @@ class Entry(ma.Schema):
     rules = ma.fields.List(ma.fields.String(), metadata={"description": "Ids of the rules that produced it."})
     programme_version = ma.fields.String(allow_none=True)
     by = ma.fields.String(allow_none=True, metadata={"description": "Who did it, for support actions."})
+    source = ma.fields.String(allow_none=True, metadata={
+        "description": "Where it came from: the event's source (`stripe`, `shop`, `import`), `api` (redemptions, "
+                       "goodwill) or `jobs` (release, expiry).", "enum": ["stripe", "shop", "import", "api", "jobs"]})
 
 
 class Transactions(ma.Schema):

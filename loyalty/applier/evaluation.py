@@ -102,8 +102,9 @@ def evaluate_customer(programme, account, new_steps, plan, buckets=None, replay=
 
 
 def _book(programme, account, new_steps, states, outcomes, at, plan):
-    """Entries for what each touched order now gives, spend buckets, the order rows."""
-    own = {}
+    """Entries for what each touched order now gives, spend buckets, the order rows.
+    Corrections come from the earliest new step (the late one that made the replay)."""
+    own, late_source = {}, source_of(new_steps[0])
     for step in new_steps:
         net, pending = _book_own(programme, account, step, outcomes[step], plan)
         before = own.get(step.order, (0, 0))
@@ -118,8 +119,8 @@ def _book(programme, account, new_steps, states, outcomes, at, plan):
         pending = new.pending - old_pending - own_pending
         reason = f"Re-evaluated order {order.order_key}: an earlier event arrived late"
         for points, status in ((pending, "pending"), (correction - pending, "available")):
-            book(programme, plan, account, "correction", points, status, at, order=order, reason=reason,
-                 rules=new.rules, version=programme.version)
+            book(programme, plan, account, "correction", points, status, at, source=late_source, order=order,
+                 reason=reason, rules=new.rules, version=programme.version)
         if booked is None:
             plan.add_spend(account.id, local_date(programme, order.placed_at), order.total)
         refunded = new.refunded - (booked.refunded if booked else 0)
@@ -136,12 +137,14 @@ def _book_own(programme, account, step, outcome, plan):
         earning = outcome.earning
         fixed_ids = {bonus.id for bonus in programme.fixed_bonuses}
         reason = f"Purchase {order.order_key}: {format_amount(order.total, order.currency)}"
-        book(programme, plan, account, "earn", earning.points, "pending", step.at, order=order, reason=reason,
+        book(programme, plan, account, "earn", earning.points, "pending", step.at, source=source_of(step),
+             order=order, reason=reason,
              rules=[hit for hit in earning.rules if hit.rule not in fixed_ids],
              version=earning.programme_version, available_on=earning.available_on)
         for hit in earning.rules:
             if hit.rule in fixed_ids:
-                book(programme, plan, account, "welcome", hit.points, "pending", step.at, order=order,
+                book(programme, plan, account, "welcome", hit.points, "pending", step.at, source=source_of(step),
+                     order=order,
                      reason=f"Bonus {hit.rule} on purchase {order.order_key}", rules=[hit],
                      version=earning.programme_version, available_on=earning.available_on)
         return earning.total, earning.total
@@ -151,13 +154,19 @@ def _book_own(programme, account, step, outcome, plan):
     if outcome.fixed_removed:
         rules.append(["refund:fixed-bonuses", -outcome.fixed_removed])
     for points, status in ((-outcome.from_pending, "pending"), (-outcome.from_available, "available")):
-        book(programme, plan, account, "clawback", points, status, step.at, order=order, reason=reason,
+        book(programme, plan, account, "clawback", points, status, step.at, source=source_of(step), order=order,
+             reason=reason,
              rules=rules, version=programme.version)
     return -outcome.clawback, -outcome.from_pending
 
 
-def book(programme, plan, account, kind, points, status, at, *, order=None, reason="", rules=(), version=None,
-         available_on=None):
+def source_of(step):
+    """The inbox source of the event that brought a step (a parked refund's: its order's)."""
+    return step.event.source if step.event is not None else step.order.source
+
+
+def book(programme, plan, account, kind, points, status, at, *, source, order=None, reason="", rules=(),
+         version=None, available_on=None):
     """Plan one ledger entry and move the account's cached balance with it (nothing for 0)."""
     if points == 0:
         return
@@ -166,6 +175,7 @@ def book(programme, plan, account, kind, points, status, at, *, order=None, reas
     plan.entries.append({
         "customer_id": account.id, "order": order, "kind": kind, "points": points, "status": status, "at": at,
         "available_on": available_on, "reason": clip(reason, LedgerEntry.reason), "programme_version": version,
+        "source": source,
         "rules": [list(hit) if isinstance(hit, (list, tuple)) else [hit.rule, hit.points] for hit in rules]})
     field = "points_pending" if status == "pending" else "points_available"
     account.standing = replace(account.standing, **{field: getattr(account.standing, field) + points})

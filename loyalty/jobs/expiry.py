@@ -35,9 +35,9 @@ REMAINING = f"""
 
 ENTRIES = sql(REMAINING + """
     INSERT INTO ledger_entries (customer_id, kind, points, status, at, available_on, reason, rules,
-                                programme_version, created_at)
+                                programme_version, created_at, source)
     SELECT customer_id, 'expiry', -points, 'available', :now, available_on,
-           'Points available since ' || available_on || ' expired', '[["expiry", 0]]', :version, :now
+           'Points available since ' || available_on || ' expired', '[["expiry", 0]]', :version, :now, 'jobs'
     FROM remaining""", CUTOFF, NOW)
 
 BALANCES = sql(f"""

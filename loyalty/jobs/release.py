@@ -12,9 +12,9 @@ NEXT = sql(f"""SELECT max(id) FROM (SELECT id FROM orders WHERE {DUE} AND id > :
 
 ENTRIES = sql(f"""
     INSERT INTO ledger_entries (customer_id, order_id, kind, points, status, at, available_on, reason, rules,
-                                programme_version, created_at)
+                                programme_version, created_at, source)
     SELECT customer_id, id, 'release', :sign * points_pending, :status, :now, available_on,
-           'Return window over for order ' || order_key, '[["release", 0]]', :version, :now
+           'Return window over for order ' || order_key, '[["release", 0]]', :version, :now, 'jobs'
     FROM orders WHERE {IN_RANGE}""", NOW, TODAY)
 
 BALANCES = sql(f"""

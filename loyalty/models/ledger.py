@@ -5,6 +5,9 @@ from loyalty.extensions import db
 from loyalty.models.types import BigId, UTCDateTime, utcnow
 
 KINDS = ("earn", "welcome", "correction", "clawback", "release", "redemption", "expiry", "adjustment")
+# Where an entry came from: the inbox source of the event that caused it (stripe, shop,
+# import), an API action (api: redemptions, goodwill) or a scheduled job (jobs).
+SOURCES = ("stripe", "shop", "import", "api", "jobs")
 
 
 class LedgerEntry(db.Model):
@@ -36,4 +39,5 @@ class LedgerEntry(db.Model):
     rules = mapped_column(JSON, nullable=False, default=list)
     programme_version: Mapped[str | None] = mapped_column(String(64))
     actor: Mapped[str | None] = mapped_column(String(255))
+    source: Mapped[str | None] = mapped_column(String(16))        # one of SOURCES
     created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)

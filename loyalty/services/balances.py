@@ -170,14 +170,15 @@ def transactions(customer_id, limit, cursor=None, staff=True):
     page = rows[:limit]
     entries = [{"id": row.id, "kind": row.kind, "points": row.points, "status": row.status, "at": row.at,
                 "order_id": row.order_key, "reason": row.reason, "rules": [rule for rule, _ in row.rules],
-                "programme_version": row.programme_version, "by": _by(row, staff)} for row in page]
+                "programme_version": row.programme_version, "by": _by(row, staff), "source": row.source}
+               for row in page]
     return {"entries": entries, "next_cursor": _cursor(page[-1].id) if len(rows) > limit else None}
 
 
 _CUSTOMER = select(Customer.id).where(Customer.id == bindparam("customer_id"))
 _HISTORY = (select(LedgerEntry.id, LedgerEntry.kind, LedgerEntry.points, LedgerEntry.status, LedgerEntry.at,
                    Order.order_key, LedgerEntry.reason, LedgerEntry.rules, LedgerEntry.programme_version,
-                   LedgerEntry.actor)
+                   LedgerEntry.actor, LedgerEntry.source)
             .outerjoin(Order, LedgerEntry.order_id == Order.id)
             .where(LedgerEntry.customer_id == bindparam("customer_id"))
             .order_by(LedgerEntry.id.desc()).limit(bindparam("limit")))

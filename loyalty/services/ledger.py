@@ -24,7 +24,7 @@ def book(customer, kind, points, status, at, *, order=None, reason="", rules=(),
                         reason=clip(reason, LedgerEntry.reason),
                         rules=[list(hit) if isinstance(hit, (list, tuple)) else [hit.rule, hit.points]
                                for hit in rules],
-                        programme_version=version, actor=actor)
+                        programme_version=version, actor=actor, source="api")
     db.session.add(entry)
     if status == "pending":
         customer.points_pending += points
