@@ -110,11 +110,13 @@ def _customer_token(credential):
         claims = jwt.decode(credential, secret, algorithms=["HS256"], options={"require": ["exp", "sub"]})
     except (jwt.PyJWTError, ValueError, OverflowError):
         raise _fail("Invalid, expired or forged customer token.") from None
-    subject, most = claims["sub"], current_app.config["LOYALTY_TOKEN_MAX_AGE"]
+    subject, most, expires = claims["sub"], current_app.config["LOYALTY_TOKEN_MAX_AGE"], claims["exp"]
+    if isinstance(expires, bool) or not isinstance(expires, (int, float)):
+        raise _fail("The token's `exp` must be a number of seconds.")
     if not isinstance(subject, str) or not 0 < len(subject) <= length_of(Customer.id) or not storable(subject):
         raise _fail("The token's subject must be a customer id.")
     issued = claims.get("iat")
-    if claims["exp"] - (issued if isinstance(issued, (int, float)) else time.time()) > most:
+    if expires - (issued if isinstance(issued, (int, float)) else time.time()) > most:
         raise _fail(f"The token lives longer than {most} seconds; issue shorter-lived tokens.")
     return Principal(scope="customer", name=clip(f"customer:{subject}", LedgerEntry.actor), customer_id=subject)
 

@@ -323,3 +323,12 @@ def test_command_line_values_that_cannot_be_stored_are_usage_errors(runner, args
     result = runner.invoke(args=args)
     assert result.exit_code == 2, result.output
     assert "Error" in result.output and "Traceback" not in result.output
+
+
+def test_a_token_whose_exp_is_not_a_number_is_401(client):
+    import jwt
+
+    from tests.conftest import TEST_SECRETS
+    forged = jwt.encode({"sub": "c-1", "exp": str(int(time.time()) + 600)}, TEST_SECRETS["LOYALTY_TOKEN_SECRET"],
+                        algorithm="HS256")
+    _error(client.get("/v1/customers/c-1/balance", headers=bearer(forged)), 401)

@@ -228,3 +228,77 @@ def test_an_import_overlapping_live_webhooks_counts_nothing_twice(app, runner, t
     assert result.exit_code == 0 and summary["taken"] == 1
     assert state.customer(app, "c-1")["lifetime_spend"] == before == 12999
     assert sorted(status for source, _, status in state.events(app)) == ["duplicate", "processed"]
+
+
+def _shopify_rows(**changes):
+    with open(SHOPIFY / "orders_export.csv", newline="") as file:
+        reader = csv.DictReader(file)
+        rows, header = list(reader), reader.fieldnames
+    for row in rows:
+        row.update(changes.get(row["Name"], {}) if row["Financial Status"] else {})
+    return header, rows
+
+
+def _write_shopify(path, header, rows):
+    with open(path, "w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def test_a_later_shopify_export_with_more_refunded_takes_back_the_difference(app, runner, tmp_path):
+    now = "2026-11-29T00:00:00+00:00"
+    first = _write_shopify(tmp_path / "first.csv", *_shopify_rows())
+    run(runner, "orders", first, "--format", "shopify", "--now", now)
+    assert state.customer(app, "bob@example.com")["lifetime_spend"] == 15_000
+    later = _write_shopify(tmp_path / "later.csv", *_shopify_rows(**{"#1002": {"Refunded Amount": "160.00"}}))
+    result, summary = run(runner, "orders", later, "--format", "shopify", "--now", now)
+    assert summary["kinds"]["refund"] == 2
+    assert state.customer(app, "bob@example.com")["lifetime_spend"] == 9_000
+    run(runner, "orders", later, "--format", "shopify", "--now", now)            # again: nothing more
+    assert state.customer(app, "bob@example.com")["lifetime_spend"] == 9_000
+
+
+@pytest.mark.parametrize("changes, where", [
+    ({"#1001": {"Total": "Infinity"}}, "Total"), ({"#1001": {"Total": "1e30000000"}}, "Total"),
+    ({"#1002": {"Refunded Amount": "NaN"}}, "Refunded Amount"), ({"#1002": {"Lineitem quantity": "²"}}, "Lineitem"),
+])
+def test_unreadable_shopify_amounts_refuse_their_order_only(app, runner, tmp_path, changes, where):
+    path = _write_shopify(tmp_path / "export.csv", *_shopify_rows(**changes))
+    report = tmp_path / "refused.csv"
+    result, summary = run(runner, "orders", path, "--format", "shopify", "--report", report,
+                          "--now", "2026-11-29T00:00:00+00:00")
+    assert result.exit_code == 3 and "Traceback" not in result.output
+    assert any(row["reason"].startswith(where) for row in report_rows(report))
+
+
+def test_an_unreadable_customer_map_is_a_clean_error(app, runner, tmp_path):
+    bad = tmp_path / "map.csv"
+    bad.write_text("mail,id\nx,y\n")
+    result = runner.invoke(args=["import", "orders", str(SHOPIFY / "orders_export.csv"), "--format", "shopify",
+                                 "--customer-map", str(bad)])
+    assert result.exit_code == 1 and "customer map" in result.output and "Traceback" not in result.output
+
+
+def test_extra_columns_in_a_customers_file_are_ignored(app, runner, tmp_path):
+    path = write_csv(tmp_path / "customers.csv", [["c-1", "Ana", "a@example.com"]], header=["id", "first_name", "email"])
+    result, summary = run(runner, "customers", path)
+    assert result.exit_code == 0 and summary["taken"] == 1
+
+
+def test_a_failing_applier_stops_the_reader_thread(app, tmp_path, monkeypatch):
+    import threading
+
+    from loyalty.imports import files, orders
+    from loyalty.imports.report import Progress, Report, Tally
+    rows = [["purchase", f"o-{i}", f"c-{i}", at(3), "1000", "EUR", ""] for i in range(orders.CHUNK_ROWS * 5)]
+    source = files.Source(write_csv(tmp_path / "orders.csv", rows), "csv")
+
+    def broken(*_):
+        raise RuntimeError("the applier broke")
+    monkeypatch.setattr(orders, "_apply_and_account", broken)
+    with app.app_context(), pytest.raises(RuntimeError):
+        orders.import_orders(source.rows(), Report(None, Tally()), Progress(source.size, source.position), NOW)
+    source.close()
+    assert not any(thread.name == "import-reader" for thread in threading.enumerate())

@@ -67,7 +67,10 @@ def customers_command(path, file_format, dry_run, report_path):
 def orders_command(path, file_format, dry_run, report_path, customer_map, now_text):
     """Purchases and refunds: type, order_id, customer_id, at, amount, currency, refund_id, lines."""
     now = parse_now(now_text)
-    mapping = shopify.customer_map(customer_map) if file_format == "shopify" else {}
+    try:
+        mapping = shopify.customer_map(customer_map) if file_format == "shopify" else {}
+    except files.FileError as error:
+        raise click.ClickException(str(error)) from None
 
     def run(rows, report, progress):
         if file_format == "shopify":

@@ -28,7 +28,8 @@ def command_of(body):
         elif kind == "purchase.refunded":
             refund = data["refund"]
             command = ReportRefund(source=shop.SOURCE, order_key=data["order"]["id"], refund_key=refund["id"], at=at,
-                                   amount=refund["amount"]["amount"], currency=refund["amount"]["currency"])
+                                   amount=refund["amount"]["amount"], currency=refund["amount"]["currency"],
+                                   cumulative=data.get("cumulative") is True)
         else:
             raise KeyError(kind)
         return body["id"], kind, command

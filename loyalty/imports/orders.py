@@ -42,47 +42,68 @@ class Chunk:
 
 def import_orders(source_rows, report, progress, now, apply_jobs=True):
     """Read, record and apply every row of `source_rows` (files.Row); answers the tally."""
-    chunks = queue.Queue(maxsize=2)
+    chunks, stop = queue.Queue(maxsize=2), threading.Event()
     reader = threading.Thread(target=_read_and_record, daemon=True, name="import-reader",
-                              args=(current_app._get_current_object(), source_rows, progress, now, chunks))
+                              args=(current_app._get_current_object(), source_rows, progress, now, chunks, stop))
     reader.start()
     programme = current_programme()
-    while (chunk := chunks.get()) is not None:
-        if isinstance(chunk, BaseException):
-            raise chunk
-        _apply_and_account(chunk, report, programme)
-    reader.join()
+    try:
+        while (chunk := chunks.get()) is not None:
+            if isinstance(chunk, BaseException):
+                raise chunk
+            _apply_and_account(chunk, report, programme)
+    finally:        # whatever ended it, the reader stops and lets go of the file before we return
+        stop.set()
+        while reader.is_alive():
+            try:
+                chunks.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        reader.join()
     if apply_jobs:
         run_all(now)
     return report.tally
 
 
-def _read_and_record(app, source_rows, progress, now, chunks):
-    """The reader thread: rows -> checked events, recorded a chunk at a time."""
+def _read_and_record(app, source_rows, progress, now, chunks, stop):
+    """The reader thread: rows -> checked events, recorded a chunk at a time, until the
+    file ends or the applier stops (`stop`)."""
+    def hand_over(item):
+        while not stop.is_set():
+            try:
+                chunks.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     try:
         with app.app_context():
             programme, chunk, pending = current_programme(), Chunk(), []
-            for row in source_rows:
-                progress.row()
-                chunk.rows += 1
-                if row.problem is not None:
-                    chunk.refusals.append((row.line, row.problem))
-                elif row.fields is None:            # a row the source says to skip (an unpaid order)
-                    chunk.skipped += 1
-                else:
-                    event, why = order_rows.event_of(row.fields, programme, now)
-                    if why is not None:
-                        chunk.refusals.append((row.line, why))
+            try:
+                for row in source_rows:
+                    progress.row()
+                    chunk.rows += 1
+                    if row.problem is not None:
+                        chunk.refusals.append((row.line, row.problem))
+                    elif row.fields is None:            # a row the source says to skip (an unpaid order)
+                        chunk.skipped += 1
                     else:
-                        pending.append((row.line, event))
-                if len(pending) >= CHUNK_ROWS:
-                    chunks.put(_record(chunk, pending))
-                    chunk, pending = Chunk(), []
-            chunks.put(_record(chunk, pending))
-            db.session.remove()
-        chunks.put(None)
+                        event, why = order_rows.event_of(row.fields, programme, now)
+                        if why is not None:
+                            chunk.refusals.append((row.line, why))
+                        else:
+                            pending.append((row.line, event))
+                    if len(pending) >= CHUNK_ROWS:
+                        if not hand_over(_record(chunk, pending)):
+                            return
+                        chunk, pending = Chunk(), []
+                if hand_over(_record(chunk, pending)):
+                    hand_over(None)
+            finally:
+                db.session.remove()
     except BaseException as error:      # the file cannot be read, the database is away: the applier raises it
-        chunks.put(error)
+        hand_over(error)
 
 
 def _record(chunk, pending):

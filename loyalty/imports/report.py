@@ -34,7 +34,7 @@ class Report:
     def __init__(self, path, tally):
         self.tally, self.file, self.writer = tally, None, None
         if path:
-            self.file = open(path, "w", newline="", encoding="utf-8")
+            self.file = open(path, "w", newline="", encoding="utf-8", errors="backslashreplace")
             self.writer = csv.writer(self.file)
             self.writer.writerow(["line", "reason"])
 

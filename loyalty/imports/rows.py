@@ -35,6 +35,9 @@ class MinorUnits(ma.fields.Field):
 
 
 class CustomerRow(ma.Schema):
+    class Meta:
+        unknown = ma.EXCLUDE        # a spreadsheet's extra columns are not an error
+
     id = Text(Customer.id, least=1, required=True)
     email = inputs.Email(Customer.email, load_default=None, allow_none=True)
     birthday = inputs.Date(load_default=None, allow_none=True)
@@ -52,6 +55,8 @@ class OrderRow(ma.Schema):
     amount = MinorUnits(required=True)
     currency = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^[A-Za-z]{3}$"))
     refund_id = Text(TimelineEvent.refund_key, least=1, load_default=None, allow_none=True)
+    # A refund's amount is everything refunded on the order so far (Shopify's export).
+    cumulative = ma.fields.Boolean(load_default=False)
     lines = ma.fields.List(ma.fields.Nested(shop.Line), load_default=None, allow_none=True,
                            validate=ma.validate.Length(max=1000))
 
@@ -109,6 +114,8 @@ def event_of(fields, programme, now):
     else:
         key, kind = f"refund:{row['order_id']}:{row['refund_id']}", "purchase.refunded"
         data = {"order": {"id": row["order_id"]}, "refund": {"id": row["refund_id"], "amount": money}}
+        if row["cumulative"]:
+            data["cumulative"] = True
     event_id = _event_id(key, created, data)
     return (SOURCE, event_id, kind, {"id": event_id, "type": kind, "created": created, "data": data}), None
 

@@ -8,9 +8,11 @@ Currency, Refunded Amount, Lineitem quantity, Lineitem name, Lineitem price, Lin
 - The customer is the email, unless `--customer-map` (CSV `email,customer_id`) maps it.
 - Only paid orders are purchases (`paid`, `partially_paid`, `partially_refunded`,
   `refunded`); others (`pending`, `authorized`, `voided`, ...) are skipped, not refused.
-- `Refunded Amount` above zero is one refund (id `refunded`). The export does not say when
-  it was made, so it is dated at the payment: the refunded part never earned points or
-  counted towards a tier (the reading that never over-credits).
+- `Refunded Amount` above zero is everything refunded on the order so far: a cumulative
+  refund (id `refunded:<amount>`), so a later export with more refunded takes back the
+  difference. The export does not say when it was made, so it is dated at the payment:
+  the refunded part never earned points or counted towards a tier (the reading that
+  never over-credits).
 - Amounts are decimals in the order's currency, turned into exact minor units.
 """
 import csv
@@ -30,9 +32,12 @@ def customer_map(path):
         return {}
     try:
         with open(path, newline="", encoding="utf-8-sig") as file:
-            return {row["email"].strip().lower(): row["customer_id"].strip() for row in csv.DictReader(file)
+            reader = csv.DictReader(file)
+            if not {"email", "customer_id"} <= set(reader.fieldnames or ()):
+                raise FileError(f"the customer map {path} needs the columns email and customer_id")
+            return {row["email"].strip().lower(): row["customer_id"].strip() for row in reader
                     if row.get("email") and row.get("customer_id")}
-    except (OSError, KeyError, UnicodeDecodeError, csv.Error) as error:
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise FileError(f"cannot read the customer map {path}: {error}") from None
 
 
@@ -59,9 +64,9 @@ def _minor(text, currency):
     """"129.99" in EUR -> 12999; None when it is not an exact amount of that currency."""
     try:
         units = Decimal(text.strip().replace(",", "")) * 10 ** exponent(currency)
-    except (InvalidOperation, AttributeError):
+        return int(units) if units.is_finite() and units == units.to_integral_value() else None
+    except (ArithmeticError, AttributeError):     # InvalidOperation, Overflow
         return None
-    return int(units) if units == units.to_integral_value() else None
 
 
 def _time(text):
@@ -91,7 +96,7 @@ def _order(group, mapping):
     lines = []
     for item in group:
         quantity, price = item.fields.get("Lineitem quantity"), _minor(item.fields.get("Lineitem price") or "", currency)
-        if not (quantity or "").strip().isdigit() or price is None:
+        if not (quantity or "").strip().isdecimal() or not (quantity or "").strip().isascii() or price is None:
             yield Row(item.line, None, "Lineitem quantity or Lineitem price: missing or not readable")
             return
         lines.append({"sku": item.fields.get("Lineitem sku"), "quantity": int(quantity),
@@ -104,5 +109,5 @@ def _order(group, mapping):
     if refunded is None:
         yield Row(line, None, "Refunded Amount: not readable")
     elif refunded > 0:
-        yield Row(line, {"type": "refund", "order_id": name, "refund_id": "refunded", "at": when,
-                         "amount": refunded, "currency": currency})
+        yield Row(line, {"type": "refund", "order_id": name, "refund_id": f"refunded:{refunded}", "at": when,
+                         "amount": refunded, "currency": currency, "cumulative": True})
