@@ -6,6 +6,7 @@ from flask import Flask
 from loyalty import (api, auth, config, errors, event_commands, extensions, health, jobs, keys, limits, metrics,
                      programme, reconcile, webhooks, worker)
 from loyalty.imports import command as import_command
+from loyalty.outbox import commands as outbox_commands
 
 
 def create_app(test_config=None):
@@ -31,5 +32,6 @@ def create_app(test_config=None):
     worker.init_app(app)
     event_commands.init_app(app)
     import_command.init_app(app)
+    outbox_commands.init_app(app)
     metrics.init_app(app)
     return app

@@ -4,6 +4,11 @@ import os
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_TOKEN_MAX_AGE = 24 * 3600    # the longest a customer token may live, from its iat
 DEFAULT_KEY_CACHE_SECONDS = 2       # how long a revoked API key may still work in a running worker
+DEFAULT_WEBHOOK_TIMEOUT = 10.0      # seconds a receiver of events out has to answer
+
+
+def _flag(value):
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def database_url(environ, instance_path):
@@ -41,6 +46,9 @@ def from_environ(environ, instance_path):
         "LOYALTY_FAILED_AUTH_LIMIT": environ.get("LOYALTY_FAILED_AUTH_LIMIT") or "20 per minute",
         "LOYALTY_KEY_CACHE_SECONDS": float(environ.get("LOYALTY_KEY_CACHE_SECONDS", DEFAULT_KEY_CACHE_SECONDS)),
         "LOYALTY_RATELIMIT_STORAGE_URI": environ.get("LOYALTY_RATELIMIT_STORAGE_URI") or "memory://",
+        "LOYALTY_WEBHOOK_ALLOW_PRIVATE": _flag(environ.get("LOYALTY_WEBHOOK_ALLOW_PRIVATE")),
+        "LOYALTY_WEBHOOK_TIMEOUT": float(environ.get("LOYALTY_WEBHOOK_TIMEOUT") or DEFAULT_WEBHOOK_TIMEOUT),
+        "LOYALTY_WEBHOOK_RETRY_SCHEDULE": environ.get("LOYALTY_WEBHOOK_RETRY_SCHEDULE") or "",
         "MAX_CONTENT_LENGTH": int(environ.get("LOYALTY_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
         "API_TITLE": "loyalty",
         "API_VERSION": "v1",

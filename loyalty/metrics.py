@@ -27,6 +27,7 @@ FAILED = Counter("loyalty_events_failed", "Events that ended failed, by source, 
                  ["source", "type", "code"])
 LAG = Histogram("loyalty_apply_lag_seconds", "From an event's 2xx to its effect being committed.",
                 buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600))
+SENT = Counter("loyalty_deliveries_attempted", "Attempts to deliver events out to webhook endpoints.")
 BATCH = Histogram("loyalty_batch_size", "Events per applied batch.", buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500, 1000))
 
 
@@ -37,6 +38,11 @@ def _type(event_type):
 
 def event_received(source, event_type, answer):
     RECEIVED.labels(source, _type(event_type), answer).inc()
+
+
+def events_sent(attempts):
+    if attempts:
+        SENT.inc(attempts)
 
 
 def batch_applied(events):

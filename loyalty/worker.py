@@ -1,4 +1,5 @@
-"""`loyalty worker`: applies the events the webhooks recorded, batch after batch.
+"""`loyalty worker`: applies the events the webhooks recorded, batch after batch, and (in a
+thread of its own) sends events out to the shop's registered endpoints.
 
 Several may run side by side, on several machines, on PostgreSQL: each claims its own
 events (FOR UPDATE SKIP LOCKED). On SQLite one worker runs. It sleeps while the queue is
@@ -21,11 +22,14 @@ from sqlalchemy.exc import DBAPIError
 from loyalty import inbox, metrics
 from loyalty.applier import apply_batch
 from loyalty.extensions import db
+from loyalty.outbox import delivery, schedule
 from loyalty.programme import current_programme
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 500
 OUTAGE_PAUSE_SECONDS = 1.0
+DELIVERY_BATCH = 200            # deliveries claimed and sent per round
+DELIVERY_POLL_SECONDS = 0.5     # between looks for due deliveries when none is due
 
 
 class Wakeup:
@@ -69,11 +73,48 @@ class Wakeup:
                 self.connection = None
 
 
-def run(app, batch_size=BATCH_SIZE, poll_seconds=1.0, stopping=None, once=False):
+def send_events(app, stopping, wake, poll_seconds=DELIVERY_POLL_SECONDS, once=False):
+    """Send due events out (loyalty/outbox/delivery.py) until `stopping` is set (with `once`:
+    until none is due). Runs in its own thread with its own session; `wake` cuts a wait short
+    (the applier sets it after a batch). Answers how many attempts it made."""
+    attempted = 0
+    with app.app_context():
+        config, session = app.config, db.session
+        waits = schedule.parse(config["LOYALTY_WEBHOOK_RETRY_SCHEDULE"])
+        sender = delivery.Sender(config["LOYALTY_WEBHOOK_TIMEOUT"], config["LOYALTY_WEBHOOK_ALLOW_PRIVATE"])
+        try:
+            while not stopping.is_set():
+                try:
+                    done = delivery.deliver_due(session, sender, waits, DELIVERY_BATCH)
+                except DBAPIError as error:
+                    log.warning("database unavailable while sending events (%s); retrying", type(error).__name__)
+                    session.remove()
+                    if once:
+                        raise
+                    stopping.wait(OUTAGE_PAUSE_SECONDS)
+                    continue
+                attempted += done
+                metrics.events_sent(done)
+                if done < DELIVERY_BATCH:
+                    if once:
+                        break
+                    wake.wait(poll_seconds)
+                    wake.clear()
+        finally:
+            sender.close()
+            session.remove()
+    return attempted
+
+
+def run(app, batch_size=BATCH_SIZE, poll_seconds=1.0, stopping=None, once=False, send=False):
     """Apply batches until `stopping` is set (or, with `once`, until the queue is empty).
-    Answers how many events it applied."""
+    With `send`, a thread sends events out meanwhile (send_events). Answers how many events
+    it applied."""
     stopping = stopping or threading.Event()
-    applied = 0
+    applied, wake, sender = 0, threading.Event(), None
+    if send:
+        sender = threading.Thread(target=send_events, args=(app, stopping, wake), name="events-out", daemon=True)
+        sender.start()
     with app.app_context():
         programme, session = current_programme(), db.session
         wakeup = Wakeup(db.engine, poll_seconds)
@@ -90,6 +131,8 @@ def run(app, batch_size=BATCH_SIZE, poll_seconds=1.0, stopping=None, once=False)
                     continue
                 applied += len(done)
                 metrics.batch_applied(done)
+                if done:
+                    wake.set()
                 if len(done) < batch_size:
                     if once:
                         break
@@ -97,12 +140,21 @@ def run(app, batch_size=BATCH_SIZE, poll_seconds=1.0, stopping=None, once=False)
         finally:
             wakeup.close()
             session.remove()
+            if sender is not None:
+                stopping.set()
+                wake.set()
+                sender.join()
     return applied
 
 
 def drain(app, batch_size=BATCH_SIZE):
     """Apply every queued event now, in this process (tests, imports): answers how many."""
     return run(app, batch_size, once=True)
+
+
+def send_due(app):
+    """Send every due event out now, in this process (tests): answers how many attempts."""
+    return send_events(app, threading.Event(), threading.Event(), once=True)
 
 
 @click.command("worker")
@@ -127,7 +179,7 @@ def worker_command(batch_size, poll_seconds, once):
     app = current_app._get_current_object()
     log.info("worker started (batch size %d)", batch_size)
     started = time.monotonic()
-    applied = run(app, batch_size, poll_seconds, stopping, once)
+    applied = run(app, batch_size, poll_seconds, stopping, once, send=not once)
     log.info("worker stopped: %d events applied in %.1f s", applied, time.monotonic() - started)
 
 

@@ -9,6 +9,7 @@ from rules.discount import discount_amount, discount_for
 from rules.earning import Earning, max_points_for, points_for
 from rules.loading import ProgrammeError, load_programme, loads_programme, parse_programme
 from rules.lots import Lot, expired_by, expiring_soonest, held_lots, points_by_date, remaining_lots
+from rules.notices import DowngradeForecast, ExpiryNotice, birthday_today, downgrade_forecast, expiry_notices
 from rules.programme import Programme
 from rules.purchases import PurchaseOutcome, apply_purchase
 from rules.redemption import Quote, RedemptionRefused, check_redemption, points_value, quote
@@ -18,12 +19,12 @@ from rules.support import GoodwillRefused, ManualPriority, SupportFlags, check_g
 from rules.tiers import TierChange, qualify_tier, review_tier, tier_after_purchase, tier_after_refund
 
 __all__ = [
-    "Earning", "GoodwillRefused", "Line", "Lot", "ManualPriority", "OrderState", "Programme", "ProgrammeError",
-    "Purchase", "PurchaseOutcome", "Quote", "RedemptionRefused", "RefundOutcome", "RuleHit", "Standing",
-    "SupportFlags", "TierChange", "apply_purchase", "apply_refund", "available_on", "check_goodwill",
-    "check_redemption", "clawback_for", "discount_amount", "discount_for", "expired_by", "expires_on",
-    "expiring_soonest", "held_lots", "in_window", "load_programme", "loads_programme", "local_date",
-    "max_points_for", "parse_programme", "points_by_date", "points_for", "points_value", "qualify_tier",
-    "quote", "remaining_lots", "review_tier", "support_flags", "tier_after_purchase", "tier_after_refund",
-    "window_start",
+    "DowngradeForecast", "Earning", "ExpiryNotice", "GoodwillRefused", "Line", "Lot", "ManualPriority",
+    "OrderState", "Programme", "ProgrammeError", "Purchase", "PurchaseOutcome", "Quote", "RedemptionRefused",
+    "RefundOutcome", "RuleHit", "Standing", "SupportFlags", "TierChange", "apply_purchase", "apply_refund",
+    "available_on", "birthday_today", "check_goodwill", "check_redemption", "clawback_for", "discount_amount",
+    "discount_for", "downgrade_forecast", "expired_by", "expires_on", "expiring_soonest", "expiry_notices",
+    "held_lots", "in_window", "load_programme", "loads_programme", "local_date", "max_points_for",
+    "parse_programme", "points_by_date", "points_for", "points_value", "qualify_tier", "quote", "remaining_lots",
+    "review_tier", "support_flags", "tier_after_purchase", "tier_after_refund", "window_start",
 ]

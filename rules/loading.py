@@ -9,7 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rules import currency
-from rules.programme import (Bonus, Condition, DiscountStep, Exclusion, FixedBonus, Programme,
+from rules.programme import (Bonus, Condition, DiscountStep, Exclusion, FixedBonus, Notices, Programme,
                              Redemption, Tier, TierPolicy)
 
 DEFAULT_PATH = Path(__file__).with_name("default_programme.toml")
@@ -208,6 +208,28 @@ def _rules(doc, tier_names):
     return tuple(bonuses), tuple(fixed), tuple(exclusions)
 
 
+def _notices(doc, problems):
+    r = doc.table("notices", {}) or _Reader({}, "notices", problems)
+    leads = r.get("expiring_days", list(Notices.expiring_days))
+    if not isinstance(leads, list):
+        r.fail("expiring_days", "must be a list of whole numbers")
+        leads = []
+    expiring = set()
+    for i, value in enumerate(leads):
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 3650:
+            r.fail(f"expiring_days[{i}]", f"must be a whole number from 1 to 3650, not {value!r}")
+        elif value in expiring:
+            r.fail(f"expiring_days[{i}]", f"{value} is listed more than once")
+        else:
+            expiring.add(value)
+    downgrade_days = r.integer("downgrade_days", Notices.downgrade_days, minimum=1, maximum=3650)
+    if r.data.get("downgrade_days", 0) is None:     # a JSON null
+        r.fail("downgrade_days", "must be a whole number, not null")
+    r.done()
+    notices = Notices(tuple(sorted(expiring, reverse=True)), downgrade_days)
+    return notices
+
+
 def parse_programme(data):
     """Build a Programme from a parsed document, or raise ProgrammeError listing every problem."""
     problems = []
@@ -262,6 +284,7 @@ def parse_programme(data):
     elif manual_tier is not None and manual_tier not in tier_names:
         support.fail("manual_priority_tier", f"names unknown tier {manual_tier!r}")
     support.done()
+    notices = _notices(doc, problems)
     doc.done()
     if problems:
         raise ProgrammeError(problems)
@@ -270,7 +293,7 @@ def parse_programme(data):
         earn_per_units=earn_per_units, bonuses=bonuses, fixed_bonuses=fixed, exclusions=exclusions,
         pending_days=pending_days, expiry_days=expiry_days, tier_policy=tier_policy, tiers=tiers,
         discounts=discounts, redemption=redemption, goodwill_cap=goodwill_cap,
-        manual_priority_tier=manual_tier)
+        manual_priority_tier=manual_tier, notices=notices)
 
 
 def loads_programme(text, fmt="toml"):

@@ -93,6 +93,15 @@ class Redemption:
 
 
 @dataclass(frozen=True)
+class Notices:
+    """When dated notices go out: points expiring in `expiring_days` (lead times, longest
+    first; none: no expiry notices), a tier falling at a review in `downgrade_days`."""
+
+    expiring_days: tuple[int, ...] = (30, 7)
+    downgrade_days: int = 30
+
+
+@dataclass(frozen=True)
 class Programme:
     version: str
     currency: str
@@ -110,6 +119,7 @@ class Programme:
     redemption: Redemption | None = None
     goodwill_cap: int = 1000
     manual_priority_tier: str = ""
+    notices: Notices = field(default_factory=Notices)
 
     def tier(self, name):
         """The tier called `name`; an unknown name (a tier since removed) counts as the lowest."""

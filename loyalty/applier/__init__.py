@@ -8,7 +8,9 @@ One unit of work a reader can follow, in one transaction:
 3. read the state they need for the whole batch at once (reading.py);
 4. evaluate each customer's new steps with `rules/`, in business time (evaluation.py),
    producing a write plan;
-5. flush the plan with multi-row statements (flush.py), each event's outcome with it.
+5. flush the plan with multi-row statements (flush.py), each event's outcome with it;
+6. record the events out that the plan makes (notices.py, loyalty/outbox), in the same
+   transaction.
 
 A crash anywhere before the commit leaves every event queued. An event that makes the
 batch fail (a bug, a value the database refuses) is found by applying the batch's events
@@ -23,8 +25,10 @@ from loyalty.applier import reading
 from loyalty.applier.batch import Event, Outcome, WritePlan
 from loyalty.applier.evaluation import evaluate_customer
 from loyalty.applier.flush import flush
+from loyalty.applier.notices import batch_notices, failed
 from loyalty.applier.routing import route
 from loyalty.errors import LoyaltyError
+from loyalty.outbox import record as outbox
 from loyalty.models.types import utcnow
 from loyalty.webhooks.events import read_event
 from rules import local_date, window_start
@@ -49,6 +53,7 @@ def plan_batch(session, programme, events, now):
     """Steps 2 to 4: everything the batch writes, as a plan."""
     plan = WritePlan()
     accounts, steps, stored = route(session, programme, events, plan, now)
+    plan.tiers_before = {customer_id: account.standing.tier for customer_id, account in accounts.items()}
     in_order, late = {}, {}
     for customer_id, new in steps.items():
         account = accounts[customer_id]
@@ -72,7 +77,9 @@ def plan_batch(session, programme, events, now):
 
 def _apply(session, programme, rows, now):
     events = [_read(programme, row) for row in rows]
-    flush(session, programme, plan_batch(session, programme, events, now), now)
+    plan = plan_batch(session, programme, events, now)
+    flush(session, programme, plan, now)
+    outbox.record(session, programme, batch_notices(programme, plan, events, now), now)
     return events
 
 
@@ -116,11 +123,11 @@ def _one_at_a_time(session, programme, limit, now):
             if _outage(error):
                 raise
             log.exception("event %s failed to apply; marked failed", row_id)
-            applied += _mark_failed(session, row_id, error, now)
+            applied += _mark_failed(session, programme, row_id, error, now)
     return applied
 
 
-def _mark_failed(session, row_id, error, now):
+def _mark_failed(session, programme, row_id, error, now):
     """Keep the event, failed, with a code and a message that carries no SQL or data."""
     reading.begin(session)
     events = [Event(row.id, row.source, row.event_id, row.type, row.received_at,
@@ -128,5 +135,6 @@ def _mark_failed(session, row_id, error, now):
                                     f"Applying this event raised {type(error).__name__}; see the worker's log."))
               for row in inbox.claim(session, 1, ids=[row_id])]
     inbox.write_outcomes(session, {event.row_id: event.outcome for event in events}, now)
+    outbox.record(session, programme, [failed(event) for event in events], now)
     session.commit()
     return events

@@ -108,6 +108,7 @@ class WritePlan:
     parked: list = field(default_factory=list)           # new parked refunds (dicts)
     unparked: list = field(default_factory=list)         # parked refund ids now applied
     outcomes: dict = field(default_factory=dict)         # inbox row id -> Outcome
+    tiers_before: dict = field(default_factory=dict)     # customer id -> tier before the batch
 
     def add_spend(self, customer_id, day, amount):
         if amount:

@@ -1,12 +1,13 @@
 """The stored state: customers and their cached standing, orders, the append-only
-ledger, received webhook events and API keys."""
+ledger, received webhook events, API keys, and events out (endpoints, outbox, deliveries)."""
 from loyalty.models.api_key import ApiKey
 from loyalty.models.customer import Customer
 from loyalty.models.ledger import LedgerEntry
 from loyalty.models.order import Order
+from loyalty.models.outbox import Delivery, DeliveryAttempt, OutboundEvent, WebhookEndpoint
 from loyalty.models.support import Redemption, SupportAction
 from loyalty.models.timeline import ParkedRefund, SpendBucket, TimelineEvent
 from loyalty.models.webhook_event import WebhookEvent
 
-__all__ = ["ApiKey", "Customer", "LedgerEntry", "Order", "ParkedRefund", "Redemption", "SpendBucket",
-           "SupportAction", "TimelineEvent", "WebhookEvent"]
+__all__ = ["ApiKey", "Customer", "Delivery", "DeliveryAttempt", "LedgerEntry", "Order", "OutboundEvent", "ParkedRefund",
+           "Redemption", "SpendBucket", "SupportAction", "TimelineEvent", "WebhookEndpoint", "WebhookEvent"]

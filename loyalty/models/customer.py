@@ -31,6 +31,8 @@ class Customer(db.Model):
     tier_floor: Mapped[str | None] = mapped_column(String(32))
     floor_since = mapped_column(UTCDateTime)
     last_event_at = mapped_column(UTCDateTime)
+    # The sequence number of the customer's newest event out (events out count from 1).
+    event_sequence: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
 
     manual_priority_reason: Mapped[str | None] = mapped_column(String(500))
     manual_priority_until = mapped_column(UTCDateTime)

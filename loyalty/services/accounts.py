@@ -9,6 +9,8 @@ from sqlalchemy import select
 from loyalty.errors import LoyaltyError
 from loyalty.extensions import db
 from loyalty.models import Customer, Redemption, SupportAction
+from loyalty.outbox import record as outbox
+from loyalty.outbox.catalog import Notice
 from loyalty.services import balances, customers, ledger
 from loyalty.services.snapshots import standing_of
 from rules import (GoodwillRefused, RedemptionRefused, check_goodwill, check_redemption, discount_amount,
@@ -77,6 +79,10 @@ def redeem(programme, customer_id, body, idempotency_key, actor, now):
                       order_id=body["order_id"], points=body["points"], amount_off=amount,
                       currency=programme.currency, actor=actor, created_at=now)
     db.session.add(done)
+    db.session.flush()
+    outbox.record(db.session, programme, [Notice("points.redeemed", customer_id, {
+        "points": body["points"], "order_id": body["order_id"], "redemption_id": done.id,
+        "amount_off": balances.money(programme, amount)})], now)
     db.session.commit()
     return _redemption(programme, done), True
 
@@ -102,11 +108,19 @@ def set_priority(programme, customer_id, reason, until, actor, now):
     customer = customers.lock(customer_id)
     if customer is None:
         raise LoyaltyError(404, "not_found", "No such customer.")
+    before = flags(programme, customer, now)
     customer.manual_priority_reason, customer.manual_priority_until = reason, until
     customer.manual_priority_by = actor
     db.session.add(SupportAction(customer_id=customer_id, kind="manual_priority", reason=reason, until=until,
                                  actor=actor, at=now))
     result = flags(programme, customer, now)
+    if (before["priority"], before["response_target_hours"]) != (result["priority"], result["response_target_hours"]):
+        db.session.flush()
+        outbox.record(db.session, programme, [Notice("priority.changed", customer_id, {
+            "from": {"priority": before["priority"], "response_target_hours": before["response_target_hours"]},
+            "to": {"priority": result["priority"], "response_target_hours": result["response_target_hours"]},
+            "why": "manual", "reasons": result["reasons"], "reason": reason, "until": until.isoformat(),
+            "by": actor})], now)
     db.session.commit()
     return result
 
@@ -127,5 +141,7 @@ def grant_goodwill(programme, customer_id, points, reason, actor, now):
     db.session.flush()
     result = {"id": entry.id, "points": points, "reason": reason, "by": actor,
               "available": customer.points_available}
+    outbox.record(db.session, programme, [Notice("points.adjusted", customer_id, {
+        "points": points, "reason": reason, "by": actor, "entry_id": entry.id})], now)
     db.session.commit()
     return result

@@ -44,11 +44,11 @@ _NEWEST_LOTS = (select(LedgerEntry.id, LedgerEntry.available_on, LedgerEntry.poi
                 .order_by(*_NEWEST_FIRST).limit(LOTS_PER_READ))
 _LOTS_BEFORE = _NEWEST_LOTS.where(tuple_(LedgerEntry.available_on, LedgerEntry.id) < tuple_(bindparam("on"),
                                                                                             bindparam("entry")))
-_STANDING = select(*[Customer.__table__.c[name] for name in (
+_STANDING_COLUMNS = select(*[Customer.__table__.c[name] for name in (
     "id", "points_available", "points_pending", "tier", "tier_since", "lifetime_spend", "first_purchase_at",
     "birthday", "tier_floor", "floor_since", "manual_priority_reason", "manual_priority_until",
-    "manual_priority_by")], spend.window_sum(bindparam("start"), bindparam("end")).label("qualifying")) \
-    .where(Customer.id == bindparam("customer_id"))
+    "manual_priority_by")], spend.window_sum(bindparam("start"), bindparam("end")).label("qualifying"))
+_STANDING = _STANDING_COLUMNS.where(Customer.id == bindparam("customer_id"))
 _newest = (select(LedgerEntry.id, LedgerEntry.available_on, LedgerEntry.points)
            .where(LedgerEntry.customer_id == Customer.id, *_LOT).order_by(*_NEWEST_FIRST).limit(LOTS_PER_READ)
            .correlate(Customer).subquery("newest"))
@@ -64,11 +64,15 @@ _covered = (select(_running.c.available_on, cast(func.sum(_taken), BigInteger).l
 # NULL without available points. The sums are cast back to bigint (a SUM of bigints is
 # numeric), so points stay integers. The same rule as `expiring`, which takes over when the
 # page does not cover the balance.
-_STANDING_AND_LOTS = _STANDING.add_columns(case((Customer.points_available > 0, select(func.json_build_object(
+_FIRST_LOTS = case((Customer.points_available > 0, select(func.json_build_object(
     literal_column("'held'"), cast(func.coalesce(func.sum(_covered.c.taken), 0), BigInteger),
     literal_column("'groups'"), func.json_agg(aggregate_order_by(
         func.json_build_array(_covered.c.available_on, _covered.c.taken), _covered.c.available_on))))
-    .scalar_subquery())).label("first_lots"))
+    .scalar_subquery())).label("first_lots")
+_STANDING_AND_LOTS = _STANDING.add_columns(_FIRST_LOTS)
+# Several customers as the caller's transaction sees them (events out carry the balance).
+_MANY = {"postgresql": _STANDING_COLUMNS.add_columns(_FIRST_LOTS).where(Customer.id.in_(bindparam("ids", expanding=True))),
+         "sqlite": _STANDING_COLUMNS.where(Customer.id.in_(bindparam("ids", expanding=True)))}
 
 
 def manual_priority(customer):
@@ -81,9 +85,23 @@ def money(programme, amount):
     return {"amount": amount, "currency": programme.currency}
 
 
-def balance(programme, customer, now):
+def balances_in(session, programme, customer_ids, now):
+    """Customer id -> (balance, row) for several customers, read in `session`'s transaction so
+    that what it has written shows: the events out of a change carry the balance after it."""
+    if not customer_ids:
+        return {}
+    rows = session.execute(_MANY[session.get_bind().dialect.name], {
+        "ids": sorted(customer_ids), "start": window_start(programme, now), "end": local_date(programme, now)})
+
+    def lots(statement, parameters):
+        return session.execute(statement, parameters).all()
+    return {row.id: (balance(programme, row, now, lots), row) for row in rows}
+
+
+def balance(programme, customer, now, lots=autocommit.rows):
     """`customer`: a row of read_standing. Ready for JSON as it is (times in ISO 8601), in
-    the shape of schemas.Balance."""
+    the shape of schemas.Balance. `lots` reads the lots when they are needed (by default
+    outside any transaction, as balance reads are)."""
     qualifying = customer.qualifying
     tier = programme.tier(customer.tier)
     higher = [t for t in programme.tiers if t.threshold > tier.threshold]
@@ -96,7 +114,7 @@ def balance(programme, customer, now):
     return {
         "customer_id": customer.id,
         "points": {"available": customer.points_available, "pending": customer.points_pending,
-                   "expiring": expiring(programme, customer)},
+                   "expiring": expiring(programme, customer, lots)},
         "tier": {"name": tier.name, "since": since.isoformat() if since else None, "next": following},
         "discount_percent": discount_for(programme, customer.lifetime_spend)[0],
         "qualifying_spend": money(programme, qualifying),
@@ -105,7 +123,7 @@ def balance(programme, customer, now):
     }
 
 
-def expiring(programme, customer):
+def expiring(programme, customer, lots=autocommit.rows):
     """What expires next, by date, soonest first (at most 12). Points are used oldest lot
     first, so the balance sits in the newest lots (rules/lots.py): they are read newest
     first, a page at a time, only until the cached balance is covered, whatever the length
@@ -115,19 +133,19 @@ def expiring(programme, customer):
     if first is not None and first["held"] >= customer.points_available:
         held = {date.fromisoformat(on): points for on, points in first["groups"]}
     else:
-        held = held_lots(_newest_lots(customer.id), customer.points_available)
+        held = held_lots(_newest_lots(customer.id, lots), customer.points_available)
     return [{"points": points, "on": on.isoformat()} for on, points in expiring_soonest(programme, held)]
 
 
-def _newest_lots(customer_id):
+def _newest_lots(customer_id, read):
     """The customer's lots newest first, read LOTS_PER_READ at a time, each page only when asked for."""
-    lots = autocommit.rows(_NEWEST_LOTS, {"customer_id": customer_id})
+    lots = read(_NEWEST_LOTS, {"customer_id": customer_id})
     while lots:
         yield from lots
         if len(lots) < LOTS_PER_READ:
             return
         last = lots[-1]
-        lots = autocommit.rows(_LOTS_BEFORE, {"customer_id": customer_id, "on": last.available_on, "entry": last.id})
+        lots = read(_LOTS_BEFORE, {"customer_id": customer_id, "on": last.available_on, "entry": last.id})
 
 
 def _cursor(entry_id):

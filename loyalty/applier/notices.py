@@ -1,0 +1,59 @@
+"""The events out of a batch (loyalty/outbox): what each customer earned, a tier that moved,
+priority support that changed with it, and the inbound events that could not be applied.
+Worked out from the write plan, recorded in the batch's transaction."""
+from functools import partial
+
+from loyalty.outbox.catalog import Notice
+from loyalty.services.balances import manual_priority
+from rules import support_flags
+
+EARNED = ("earn", "welcome")
+
+
+def batch_notices(programme, plan, events, now):
+    notices = _earned(plan)
+    for account in plan.accounts:
+        before, after = plan.tiers_before.get(account.id), account.standing.tier
+        if before is None or before == after:
+            continue
+        why = "purchase" if programme.rank(after) > programme.rank(before) else "refund"
+        notices.append(Notice("tier.changed", account.id, {"from": before, "to": after, "why": why}))
+        notices.append(Notice("priority.changed", account.id,
+                              partial(priority_change, programme, before, "tier", now)))
+    for event in events:
+        if event.outcome is not None and event.outcome.status == "failed":
+            notices.append(failed(event))
+    return notices
+
+
+def _earned(plan):
+    """One `points.earned` per purchase: its earn and welcome entries together."""
+    earned = {}
+    for entry in plan.entries:
+        if entry["kind"] in EARNED and entry["status"] == "pending":
+            key = (entry["customer_id"], entry["order"].order_key)
+            data = earned.setdefault(key, {"order_id": key[1], "points": 0, "status": "pending",
+                                           "available_on": entry["available_on"], "rules": []})
+            data["points"] += entry["points"]
+            data["rules"] += [rule for rule, _ in entry["rules"]]
+    return [Notice("points.earned", customer_id, data) for (customer_id, _), data in earned.items()]
+
+
+def priority_change(programme, tier_before, why, now, row):
+    """`priority.changed` data when the customer's support flags moved (None: they did not);
+    `row` is the customer as the change left it."""
+    manual = manual_priority(row)
+    old = support_flags(programme, tier_before, manual, now)
+    new = support_flags(programme, row.tier, manual, now)
+    if (old.priority, old.response_target_hours) == (new.priority, new.response_target_hours):
+        return None
+    return {"from": {"priority": old.priority, "response_target_hours": old.response_target_hours},
+            "to": {"priority": new.priority, "response_target_hours": new.response_target_hours},
+            "why": why, "reasons": list(new.reasons)}
+
+
+def failed(event):
+    """`event.failed`: the inbound event, kept, and why it could not be applied."""
+    outcome = event.outcome
+    return Notice("event.failed", None, {"source": event.source, "event_id": event.event_id, "type": event.type,
+                                         "error": {"code": outcome.code, "message": outcome.message}})

@@ -1,0 +1,218 @@
+"""Sending events out: the worker's second loop (loyalty/worker.py runs it in a thread).
+
+Each round claims due deliveries, signs each to the Standard Webhooks scheme (`webhook-id`
+is the event's id, the same on every retry and replay; `webhook-timestamp` is the time of
+the attempt; `webhook-signature` one `v1,` signature per live secret), posts them side by
+side, and records every attempt: any 2xx is delivered, anything else (another status, a
+timeout, a refused address, a redirect, which is never followed) is tried again on the
+schedule (schedule.py) until the round's last attempt, when the delivery is `failed` and
+an endpoint that has not taken a single delivery since that round began is disabled, with
+the reason.
+
+PostgreSQL: the claim takes the rows FOR UPDATE SKIP LOCKED and keeps the transaction
+open while sending, so workers on several machines share the queue, and a worker killed
+mid-send drops its locks with its connection: the next claim sends again, with the same
+id. SQLite (one worker): the claim reads, sends, then writes the outcomes.
+"""
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import urllib3
+from sqlalchemy import bindparam, insert, text, update
+from standardwebhooks.webhooks import Webhook
+
+from loyalty.models import Delivery, DeliveryAttempt, WebhookEndpoint
+from loyalty.models.types import UTCDateTime, utcnow
+from loyalty.outbox import addresses, schedule
+
+log = logging.getLogger(__name__)
+RESPONSE_KEPT = 200          # characters of an answer kept in the attempt log
+READ_AT_MOST = 64 * 1024     # bytes of an answer read; a longer one closes the connection
+USER_AGENT = "loyalty-webhooks/1"
+
+_DUE = text("""
+    SELECT d.id, d.retry, d.round_started_at, e.id AS endpoint_id, e.url, e.secret, e.previous_secret,
+           e.previous_secret_until, e.last_success_at, ev.message_id, ev.body
+    FROM deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id JOIN outbound_events ev ON ev.id = d.event_id
+    WHERE d.status = 'pending' AND d.next_attempt_at <= :now AND e.enabled
+    ORDER BY d.next_attempt_at, d.id LIMIT :limit""").bindparams(bindparam("now", type_=UTCDateTime)).columns(
+    round_started_at=UTCDateTime, previous_secret_until=UTCDateTime, last_success_at=UTCDateTime)
+_DUE_LOCKED = text(str(_DUE) + " FOR UPDATE OF d SKIP LOCKED").bindparams(
+    bindparam("now", type_=UTCDateTime)).columns(round_started_at=UTCDateTime, previous_secret_until=UTCDateTime,
+                                                 last_success_at=UTCDateTime)
+DELIVERIES, ATTEMPTS, ENDPOINTS = Delivery.__table__, DeliveryAttempt.__table__, WebhookEndpoint.__table__
+_OUTCOME = update(DELIVERIES).where(DELIVERIES.c.id == bindparam("row_id")).values(
+    status=bindparam("s_status"), attempts=DELIVERIES.c.attempts + 1, retry=bindparam("s_retry"),
+    next_attempt_at=bindparam("s_next"), last_attempt_at=bindparam("s_at"), delivered_at=bindparam("s_delivered"),
+    last_status=bindparam("s_last_status"), last_error=bindparam("s_error"))
+_SUCCEEDED = update(ENDPOINTS).where(ENDPOINTS.c.id == bindparam("row_id")).values(last_success_at=bindparam("s_at"))
+_DISABLE = update(ENDPOINTS).where(ENDPOINTS.c.id == bindparam("row_id"), ENDPOINTS.c.enabled.is_(True)).values(
+    enabled=False, disabled_at=bindparam("s_at"), disabled_reason=bindparam("s_reason"))
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one attempt got: the status (None: no answer), time taken, first characters, error."""
+
+    status: int | None
+    latency_ms: int
+    response: str = ""
+    error: str | None = None
+
+    @property
+    def delivered(self):
+        return self.status is not None and 200 <= self.status < 300
+
+
+class Sender:
+    """POSTs to receivers: a keep-alive pool per receiver address, no redirects, a timeout,
+    every address checked (addresses.py) and connected to as checked."""
+
+    def __init__(self, timeout=10.0, allow_private=False, threads=16):
+        self.timeout, self.allow_private = urllib3.Timeout(total=timeout), allow_private
+        self.pools, self.threads = {}, ThreadPoolExecutor(threads, thread_name_prefix="webhook")
+
+    def _pool(self, scheme, address, port, host):
+        key = (scheme, address, port, host)
+        if key not in self.pools:
+            if scheme == "https":
+                self.pools[key] = urllib3.HTTPSConnectionPool(address, port, maxsize=4, server_hostname=host,
+                                                              assert_hostname=host, cert_reqs="CERT_REQUIRED")
+            else:
+                self.pools[key] = urllib3.HTTPConnectionPool(address, port, maxsize=4)
+        return self.pools[key]
+
+    def post(self, url, body, headers):
+        started = time.monotonic()
+
+        def answer(status=None, response="", error=None):
+            return Answer(status, int((time.monotonic() - started) * 1000), response, error)
+        try:
+            scheme, host, port, path = addresses.parse(url)
+            address = addresses.resolve(host, port, scheme, self.allow_private)[0]
+        except addresses.Refused as refused:
+            return answer(error=f"refused: {refused}")
+        except Exception as error:      # a URL that no longer parses: say so, never crash the round
+            return answer(error=f"refused: {type(error).__name__}")
+        default_port = 443 if scheme == "https" else 80
+        host_header = host if port == default_port else f"{host}:{port}"
+        if ":" in host and not host.startswith("["):
+            host_header = f"[{host}]" if port == default_port else f"[{host}]:{port}"
+        try:
+            reply = self._pool(scheme, address, port, host).urlopen(
+                "POST", path, body=body.encode(), headers={**headers, "Host": host_header}, redirect=False,
+                retries=False, timeout=self.timeout, preload_content=False, assert_same_host=False)
+        except urllib3.exceptions.HTTPError as error:
+            return answer(error=_reason(error))
+        try:
+            head = reply.read(READ_AT_MOST, decode_content=False)
+            if reply.read(1, decode_content=False):
+                reply.close()                   # too long to read to the end: do not reuse the connection
+            else:
+                reply.release_conn()
+        except urllib3.exceptions.HTTPError as error:
+            reply.close()
+            return answer(reply.status, error=_reason(error))
+        text_head = head[:RESPONSE_KEPT * 4].decode("utf-8", "replace")[:RESPONSE_KEPT]
+        error = None
+        if 300 <= reply.status < 400:
+            error = "redirect not followed"
+        elif not 200 <= reply.status < 300:
+            error = f"HTTP {reply.status}"
+        return answer(reply.status, text_head, error)
+
+    def close(self):
+        self.threads.shutdown(wait=True)
+        for pool in self.pools.values():
+            pool.close()
+
+
+def _reason(error):
+    """An attempt's error in words, without internals."""
+    name = type(error).__name__
+    if isinstance(error, (urllib3.exceptions.TimeoutError, urllib3.exceptions.ReadTimeoutError)) \
+            or "Timeout" in name:
+        return "timed out"
+    if isinstance(error, urllib3.exceptions.SSLError):
+        return "TLS error"
+    if isinstance(error, urllib3.exceptions.NewConnectionError):
+        return "connection refused or unreachable"
+    return f"connection error ({name})"
+
+
+def signature(secrets, message_id, at, body):
+    """The `webhook-signature` header: one `v1,<base64>` per secret, space-separated."""
+    return " ".join(Webhook(secret).sign(message_id, at, body) for secret in secrets)
+
+
+def headers_for(row, at):
+    """The Standard Webhooks headers of one attempt, signed with every live secret."""
+    secrets = [row.secret]
+    if row.previous_secret and row.previous_secret_until and at < row.previous_secret_until:
+        secrets.append(row.previous_secret)
+    moment = datetime.fromtimestamp(int(at.timestamp()), timezone.utc)
+    return {"webhook-id": row.message_id, "webhook-timestamp": str(int(at.timestamp())),
+            "webhook-signature": signature(secrets, row.message_id, moment, row.body),
+            "content-type": "application/json", "user-agent": USER_AGENT}
+
+
+def deliver_due(session, sender, waits, limit=200):
+    """One round: claim up to `limit` due deliveries, send them side by side, record each
+    attempt. Answers how many were attempted."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    now = utcnow()
+    rows = session.execute(_DUE_LOCKED if postgres else _DUE, {"now": now, "limit": limit}).all()
+    if not postgres:
+        session.rollback()      # SQLite: no transaction is held while sending
+    if not rows:
+        session.rollback()
+        return 0
+    answers = list(sender.threads.map(lambda row: sender.post(row.url, row.body, headers_for(row, utcnow())), rows))
+    if not postgres:
+        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+    _record(session, rows, answers, waits, utcnow())
+    session.commit()
+    return len(rows)
+
+
+def _record(session, rows, answers, waits, now):
+    outcomes, attempts, succeeded, exhausted = [], [], {}, {}
+    for row, answer in zip(rows, answers):
+        attempts.append({"delivery_id": row.id, "at": now, "status": answer.status, "latency_ms": answer.latency_ms,
+                         "response": answer.response, "error": answer.error})
+        if answer.delivered:
+            outcomes.append(_outcome(row, "delivered", row.retry, now, now, answer))
+            succeeded[row.endpoint_id] = now
+            continue
+        retry = row.retry + 1
+        following = schedule.next_attempt(waits, retry, now)
+        outcomes.append(_outcome(row, "pending" if following else "failed", retry, following or now, now, answer))
+        if following is None:
+            exhausted.setdefault(row.endpoint_id, (row, answer))
+    session.execute(insert(ATTEMPTS), attempts)
+    session.execute(_OUTCOME, outcomes)
+    if succeeded:
+        session.execute(_SUCCEEDED, [{"row_id": endpoint_id, "s_at": at} for endpoint_id, at in succeeded.items()])
+    disabling = [{"row_id": endpoint_id, "s_at": now, "s_reason": _disabled_because(row, answer, now)}
+                 for endpoint_id, (row, answer) in exhausted.items()
+                 if endpoint_id not in succeeded and (row.last_success_at is None
+                                                      or row.last_success_at < row.round_started_at)]
+    if disabling:
+        session.execute(_DISABLE, disabling)
+        for item in disabling:
+            log.warning("webhook endpoint %s disabled: %s", item["row_id"], item["s_reason"])
+
+
+def _outcome(row, status, retry, following, now, answer):
+    return {"row_id": row.id, "s_status": status, "s_retry": retry, "s_next": following, "s_at": now,
+            "s_delivered": now if status == "delivered" else None, "s_last_status": answer.status,
+            "s_error": answer.error}
+
+
+def _disabled_because(row, answer, now):
+    last = f"HTTP {answer.status}" if answer.status is not None else answer.error
+    return (f"Every delivery failed from {row.round_started_at:%Y-%m-%d %H:%M} UTC to {now:%Y-%m-%d %H:%M} UTC "
+            f"(last: {last}); enable it again once the receiver answers 2xx.")

@@ -1,0 +1,122 @@
+"""The transactional outbox: events are written by the transaction that makes the change
+they report, so an event is never sent for a change that rolled back and never missing for
+one that committed. The worker sends them afterwards (delivery.py).
+
+Per call, in the caller's transaction and under its customer row locks:
+1. which endpoints take which types (nothing else happens when none takes any);
+2. drop dated events recorded before (their `dedupe_key`);
+3. read the customers' balances as the transaction sees them, and build each event's data;
+4. take each customer's next sequence numbers;
+5. write the events and one delivery per enabled endpoint that takes it, in multi-row
+   statements.
+"""
+from collections import Counter
+
+from sqlalchemy import bindparam, insert, select, text
+
+from loyalty.models import Delivery, OutboundEvent, WebhookEndpoint
+from loyalty.outbox.catalog import TYPES, envelope, message_id
+from loyalty.services.balances import balances_in
+
+EVENTS, DELIVERIES = OutboundEvent.__table__, Delivery.__table__
+_EVENT_IDS = text("SELECT nextval(pg_get_serial_sequence('outbound_events', 'id')) FROM generate_series(1, :n)")
+_SEQUENCES = {
+    "postgresql": text("""
+        UPDATE customers SET event_sequence = customers.event_sequence + v.n
+        FROM unnest(CAST(:ids AS text[]), CAST(:counts AS bigint[])) AS v(id, n)
+        WHERE customers.id = v.id RETURNING customers.id, customers.event_sequence"""),
+    "sqlite": text("UPDATE customers SET event_sequence = event_sequence + :n WHERE id = :id "
+                   "RETURNING id, event_sequence"),
+}
+_SEEN = select(OutboundEvent.dedupe_key).where(OutboundEvent.dedupe_key.in_(bindparam("keys", expanding=True)))
+
+
+def subscribers(session):
+    """Event type -> ids of the endpoints that take it, enabled or not: an event is kept
+    while any endpoint takes its type, so one disabled for a while can have what it missed
+    replayed; only enabled ones get a delivery."""
+    found = {}
+    for endpoint_id, events, enabled in session.execute(
+            select(WebhookEndpoint.id, WebhookEndpoint.events, WebhookEndpoint.enabled)):
+        for event_type in events or TYPES:
+            found.setdefault(event_type, []).append(endpoint_id if enabled else None)
+    return found
+
+
+def wanted(session, *types):
+    """Does any enabled endpoint take one of these types? (A job asks before it reads.)"""
+    taken = subscribers(session)
+    return any(taken.get(event_type) for event_type in types)
+
+
+def record(session, programme, notices, now):
+    """Write `notices` as events out with their deliveries; answers how many were written."""
+    taken = subscribers(session)
+    notices = [notice for notice in notices if taken.get(notice.type)]
+    notices = _unseen(session, notices)
+    if not notices:
+        return 0
+    balances = balances_in(session, programme, {n.customer_id for n in notices if n.customer_id}, now)
+    built = []
+    for notice in notices:
+        balance, row = balances.get(notice.customer_id, (None, None))
+        if notice.customer_id is not None and row is None:
+            continue        # no such customer: nothing to report
+        data = notice.data(row) if callable(notice.data) else notice.data
+        if data is not None:
+            built.append((notice, data, balance))
+    if not built:
+        return 0
+    sequences = _take_sequences(session, Counter(n.customer_id for n, _, _ in built if n.customer_id))
+    events = []
+    for notice, data, balance in built:
+        sequence = next(sequences[notice.customer_id]) if notice.customer_id else None
+        event_id = message_id()
+        events.append({"message_id": event_id, "customer_id": notice.customer_id, "sequence": sequence,
+                       "type": notice.type, "created_at": now, "dedupe_key": notice.dedupe_key,
+                       "body": envelope(event_id, notice, data, sequence, balance, now)})
+    _write(session, events, taken, now)
+    return len(events)
+
+
+def _unseen(session, notices):
+    """Without the dated events recorded before (by a run of the same job on the same day)."""
+    keys = {notice.dedupe_key for notice in notices if notice.dedupe_key}
+    seen = set(session.execute(_SEEN, {"keys": sorted(keys)}).scalars()) if keys else set()
+    kept = []
+    for notice in notices:
+        if notice.dedupe_key in seen:
+            continue
+        if notice.dedupe_key:
+            seen.add(notice.dedupe_key)
+        kept.append(notice)
+    return kept
+
+
+def _take_sequences(session, counts):
+    """Customer id -> an iterator of its next sequence numbers (the rows are locked by the caller)."""
+    if not counts:
+        return {}
+    dialect = session.get_bind().dialect.name
+    ids = sorted(counts)
+    if dialect == "postgresql":
+        rows = session.execute(_SEQUENCES[dialect], {"ids": ids, "counts": [counts[i] for i in ids]}).all()
+    else:
+        rows = [session.execute(_SEQUENCES[dialect], {"id": i, "n": counts[i]}).one() for i in ids]
+    return {customer_id: iter(range(last - counts[customer_id] + 1, last + 1)) for customer_id, last in rows}
+
+
+def _write(session, events, taken, now):
+    if session.get_bind().dialect.name == "postgresql":
+        ids = session.execute(_EVENT_IDS, {"n": len(events)}).scalars().all()
+        for event, event_id in zip(events, ids):
+            event["id"] = event_id
+        session.execute(insert(EVENTS), events)
+    else:
+        for event in events:
+            event["id"] = session.execute(insert(EVENTS).returning(EVENTS.c.id), event).scalar_one()
+    deliveries = [{"event_id": event["id"], "endpoint_id": endpoint_id, "status": "pending", "attempts": 0,
+                   "retry": 0, "next_attempt_at": now, "round_started_at": now, "created_at": now}
+                  for event in events for endpoint_id in taken[event["type"]] if endpoint_id is not None]
+    if deliveries:
+        session.execute(insert(DELIVERIES), deliveries)
