@@ -9,8 +9,8 @@
   expiry date, lead time) once.
 - A tier about to fall: time alone lowers a tier only at a tier review, once the tier has
   been held for the hold period (see `rules.tiers`). The forecast looks `downgrade_days`
-  (30 by default) ahead, from today on, for the first day on which a review (run at the
-  start of that day) would lower the tier, as the spend already made ages out of the
+  (30 by default) ahead, from today on, for the first day on which a review (run at any
+  time that day: the last moment of the day is the one tried) would lower the tier, as the spend already made ages out of the
   qualifying window; it says how much more spend would keep the tier. Lifetime spend
   never ages out, and the lowest tier cannot fall: then there is nothing to forecast.
 - Birthday: a birthday falls on its day and month; 29 February is celebrated on
@@ -81,7 +81,7 @@ def downgrade_forecast(programme, standing, spend_by_day, today):
     totals = list(accumulate((spend_by_day[day] for day in days), initial=0))
     for offset in range(programme.notices.downgrade_days + 1):
         day = today + timedelta(days=offset)
-        moment = start_of_day(programme, day)
+        moment = start_of_day(programme, day + timedelta(days=1)) - timedelta(microseconds=1)
         spend = totals[bisect_right(days, day)] - totals[bisect_left(days, window_start(programme, moment))]
         review = review_tier(programme, replace(standing, qualifying_spend=spend), moment)
         if programme.rank(review.tier) < programme.rank(current.name):

@@ -3,25 +3,29 @@ priority support that changed with it, and the inbound events that could not be 
 Worked out from the write plan, recorded in the batch's transaction."""
 from functools import partial
 
+from loyalty.applier.evaluation import source_of
 from loyalty.outbox.catalog import Notice
 from loyalty.services.balances import manual_priority
 from rules import support_flags
 
 EARNED = ("earn", "welcome")
+IMPORT = "import"
 
 
 def batch_notices(programme, plan, events, now):
+    """Imported history announces nothing: only what live events (webhooks) changed is sent."""
     notices = _earned(plan)
+    live = {step.order.customer_id for step in plan.new_steps if source_of(step) != IMPORT}
     for account in plan.accounts:
         before, after = plan.tiers_before.get(account.id), account.standing.tier
-        if before is None or before == after:
+        if before is None or before == after or account.id not in live:
             continue
         why = "purchase" if programme.rank(after) > programme.rank(before) else "refund"
         notices.append(Notice("tier.changed", account.id, {"from": before, "to": after, "why": why}))
         notices.append(Notice("priority.changed", account.id,
                               partial(priority_change, programme, before, "tier", now)))
     for event in events:
-        if event.outcome is not None and event.outcome.status == "failed":
+        if event.outcome is not None and event.outcome.status == "failed" and event.source != IMPORT:
             notices.append(failed(event))
     return notices
 
@@ -30,7 +34,7 @@ def _earned(plan):
     """One `points.earned` per purchase: its earn and welcome entries together."""
     earned = {}
     for entry in plan.entries:
-        if entry["kind"] in EARNED and entry["status"] == "pending":
+        if entry["kind"] in EARNED and entry["status"] == "pending" and entry["source"] != IMPORT:
             key = (entry["customer_id"], entry["order"].order_key)
             data = earned.setdefault(key, {"order_id": key[1], "points": 0, "status": "pending",
                                            "available_on": entry["available_on"], "rules": []})

@@ -2,7 +2,8 @@
 
 release (pending points whose return window is over become available), then expiry
 (available points 365 days after they became available, oldest first), then the tier
-review (time decline after the hold period). Each job works in set-based batches, commits
+review (time decline after the hold period), then the dated events out (birthdays, points
+about to expire, tiers a review would lower; only when an endpoint takes them). Each job works in set-based batches, commits
 batch by batch and is idempotent: running it twice, or again after a crash, applies
 nothing twice. `--dry-run` computes everything and commits nothing.
 """
@@ -19,13 +20,14 @@ from sqlalchemy import func, select
 
 from loyalty.extensions import db
 from loyalty.inputs import EARLIEST_YEAR, LATEST_YEAR
-from loyalty.jobs import expiry, release, review
+from loyalty.jobs import expiry, notices, release, review
+from loyalty.outbox import record as outbox
 from loyalty.programme import current_programme
 from loyalty.services.customers import begin_write
 from rules import local_date
 
 log = logging.getLogger(__name__)
-JOBS = {"release": release, "expiry": expiry, "review": review}
+JOBS = {"release": release, "expiry": expiry, "review": review, "notices": notices}
 RUN_LOCK = 0x10_7A17
 
 
@@ -49,10 +51,11 @@ def _add(total, counts):
     return total
 
 
-def _in_own_transaction(app, job, programme, now, today, span):
+def _in_own_transaction(app, job, programme, now, today, events_out, span):
     """One range in a worker thread: its own session, its own transaction."""
     with app.app_context():
         try:
+            outbox.send_from(db.session, events_out)
             begin_write()
             counts = job.apply(db.session, programme, now, today, *span)
             db.session.commit()
@@ -61,10 +64,12 @@ def _in_own_transaction(app, job, programme, now, today, span):
             db.session.remove()
 
 
-def run_all(now, dry_run=False, only=None, size=5000, workers=1):
+def run_all(now, dry_run=False, only=None, size=5000, workers=1, events_out=True):
     """Run the jobs in order; answers {job: counts}. Ranges of one job are disjoint, so with
-    `workers` > 1 (PostgreSQL) they run side by side; a dry run is one transaction, rolled back."""
+    `workers` > 1 (PostgreSQL) they run side by side; a dry run is one transaction, rolled back.
+    Without `events_out` (an import's run over history) they record no events out."""
     programme, session = current_programme(), db.session
+    outbox.send_from(session, events_out)
     postgres = session.get_bind().dialect.name == "postgresql"
     guard = _one_run_at_a_time() if postgres else None
     today, results = local_date(programme, now), {}
@@ -79,7 +84,7 @@ def run_all(now, dry_run=False, only=None, size=5000, workers=1):
                 session.commit()
                 app = current_app._get_current_object()
                 with ThreadPoolExecutor(workers) as pool:
-                    for counts in pool.map(partial(_in_own_transaction, app, job, programme, now, today), spans):
+                    for counts in pool.map(partial(_in_own_transaction, app, job, programme, now, today, events_out), spans):
                         _add(total, counts)
             else:
                 for span in spans:
@@ -93,6 +98,7 @@ def run_all(now, dry_run=False, only=None, size=5000, workers=1):
             session.rollback()
     finally:
         session.rollback()
+        outbox.send_from(session, True)
         if guard is not None:    # a pooled connection outlives close(): unlock explicitly
             guard.execute(select(func.pg_advisory_unlock(RUN_LOCK)))
             guard.commit()
@@ -110,7 +116,7 @@ def _one_run_at_a_time():
     return guard
 
 
-@click.group("jobs", help="Scheduled jobs: pending release, expiry, tier review.")
+@click.group("jobs", help="Scheduled jobs: pending release, expiry, tier review, dated events out.")
 def jobs():
     pass
 

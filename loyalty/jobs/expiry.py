@@ -7,7 +7,11 @@ Batches are keyset ranges of customer ids. The rule itself is rules/lots.py (`ex
 this SQL is its set-based form, held to it by tests/test_lots_sql.py."""
 from datetime import timedelta
 
+from sqlalchemy import BigInteger, Date, String
+
 from loyalty.jobs.batches import CUTOFF, NOW, keyset_ranges, lock_customers_where, sql
+from loyalty.outbox import record as outbox
+from loyalty.outbox.catalog import Notice
 
 RANGE = "customer_id > :after AND customer_id <= :upto"
 
@@ -51,6 +55,10 @@ TOTALS = sql(f"""SELECT count(DISTINCT customer_id), CAST(COALESCE(-SUM(points),
 
 LAST_ID = sql("SELECT COALESCE(max(id), 0) FROM ledger_entries")
 
+EXPIRED = sql(f"""SELECT customer_id, -points AS points, available_on FROM ledger_entries
+                 WHERE {RANGE} AND kind = 'expiry' AND id > :last_id ORDER BY id""").columns(
+    customer_id=String, points=BigInteger, available_on=Date)
+
 
 def _cutoff(programme, today):
     return today - timedelta(days=programme.expiry_days)
@@ -71,4 +79,9 @@ def apply(session, programme, now, today, after, upto):
                               "version": programme.version})
     session.execute(BALANCES, {**window, "last_id": last_id})
     customers, points = session.execute(TOTALS, {**window, "last_id": last_id}).one()
+    if customers and outbox.wanted(session, "points.expired"):
+        outbox.record(session, programme, [
+            Notice("points.expired", row.customer_id, {"points": int(row.points), "available_since": row.available_on,
+                                                       "expired_on": today})
+            for row in session.execute(EXPIRED, {**window, "last_id": last_id})], now)
     return {"customers": customers, "points": int(points)}

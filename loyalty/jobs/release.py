@@ -1,8 +1,11 @@
 """Release: points of a purchase become available on the date its return window ends
 (14 days by default), whenever the job runs. Each order is released once: two ledger
 entries (out of pending, into available, dated as a lot for expiry), the order marked
-released, the customers' cached balances moved, in one transaction per range of order ids."""
+released, the customers' cached balances moved, a `points.available` event out per order
+when an endpoint takes it, in one transaction per range of order ids."""
 from loyalty.jobs.batches import NOW, TODAY, keyset_ranges, lock_customers_where, sql
+from loyalty.outbox import record as outbox
+from loyalty.outbox.catalog import Notice
 
 DUE = "points_pending > 0 AND available_on <= :today AND released_at IS NULL"
 IN_RANGE = f"{DUE} AND id > :after AND id <= :upto"
@@ -29,6 +32,9 @@ TOTALS = sql(f"SELECT count(*), CAST(COALESCE(SUM(points_pending), 0) AS BIGINT)
 
 ORDERS = sql(f"UPDATE orders SET points_pending = 0, released_at = :now WHERE {IN_RANGE}", NOW, TODAY)
 
+RELEASED = sql(f"SELECT customer_id, order_key, points_pending, available_on FROM orders WHERE {IN_RANGE} ORDER BY id",
+               TODAY)
+
 
 ZERO = {"orders": 0, "points": 0}
 
@@ -43,6 +49,10 @@ def apply(session, programme, now, today, after, upto):
     orders, points = session.execute(TOTALS, window).one()
     for sign, status in ((-1, "pending"), (1, "available")):
         session.execute(ENTRIES, {**window, "sign": sign, "status": status, "now": now, "version": programme.version})
+    released = session.execute(RELEASED, window).all() if outbox.wanted(session, "points.available") else ()
     session.execute(BALANCES, window)
     session.execute(ORDERS, {**window, "now": now})
+    outbox.record(session, programme, [
+        Notice("points.available", row.customer_id, {"order_id": row.order_key, "points": int(row.points_pending),
+                                                     "available_on": row.available_on}) for row in released], now)
     return {"orders": orders, "points": int(points)}

@@ -2,11 +2,15 @@
 only once the tier has been held for the hold period; the review then sets the tier
 that qualifying spend earns (rules.review_tier decides; this reads and writes in batches)."""
 from datetime import timedelta
+from functools import partial
 
 from sqlalchemy import BigInteger, Date, String, bindparam
 
+from loyalty.applier.notices import priority_change
 from loyalty.jobs.batches import CUTOFF, IDS, TODAY, keyset_ranges, lock_customers, sql
 from loyalty.models.types import UTCDateTime
+from loyalty.outbox import record as outbox
+from loyalty.outbox.catalog import Notice
 from loyalty.services.snapshots import standing_of
 from rules import review_tier, window_start
 
@@ -51,7 +55,7 @@ def apply(session, programme, now, today, after, upto):
     ids = session.execute(CANDIDATES, {**_due(programme, now), "after": after, "upto": upto}).scalars().all()
     lock_customers(session, ids)
     rows = session.execute(STANDINGS, {"ids": ids, "cutoff": window_start(programme, now), "today": today})
-    changes, changed = [], 0
+    changes, changed, notices = [], 0, []
     for row in rows:
         standing = standing_of(row, row.qualifying)
         change = review_tier(programme, standing, now)
@@ -59,6 +63,10 @@ def apply(session, programme, now, today, after, upto):
             changes.append({"id": row.id, "tier": change.tier, "since": change.since, "floor": change.floor,
                             "floor_since": change.floor_since})
             changed += change.changed
+        if change.changed:
+            notices += [Notice("tier.changed", row.id, {"from": row.tier, "to": change.tier, "why": "review"}),
+                        Notice("priority.changed", row.id, partial(priority_change, programme, row.tier, "tier", now))]
     if changes:
         session.execute(UPDATE, changes)
+    outbox.record(session, programme, notices, now)
     return {"reviewed": len(ids), "changed": changed}

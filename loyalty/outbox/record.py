@@ -14,7 +14,9 @@ from collections import Counter
 
 from sqlalchemy import bindparam, insert, select, text
 
+from loyalty.inputs import fitted_key
 from loyalty.models import Delivery, OutboundEvent, WebhookEndpoint
+from loyalty.models.types import utcnow
 from loyalty.outbox.catalog import TYPES, envelope, message_id
 from loyalty.services.balances import balances_in
 
@@ -43,14 +45,25 @@ def subscribers(session):
     return found
 
 
+def send_from(session, allowed):
+    """Let this session record events out, or not (the jobs an import runs over history)."""
+    session.info["events_out"] = allowed
+
+
 def wanted(session, *types):
-    """Does any enabled endpoint take one of these types? (A job asks before it reads.)"""
+    """Does any endpoint take one of these types? (A job asks before it reads.)"""
+    if not session.info.get("events_out", True):
+        return False
     taken = subscribers(session)
     return any(taken.get(event_type) for event_type in types)
 
 
 def record(session, programme, notices, now):
-    """Write `notices` as events out with their deliveries; answers how many were written."""
+    """Write `notices` as events out with their deliveries; answers how many were written.
+    `now` is the business time of the change (balances are read as of it); events are dated
+    and due by the clock."""
+    if not notices or not session.info.get("events_out", True):
+        return 0
     taken = subscribers(session)
     notices = [notice for notice in notices if taken.get(notice.type)]
     notices = _unseen(session, notices)
@@ -68,7 +81,7 @@ def record(session, programme, notices, now):
     if not built:
         return 0
     sequences = _take_sequences(session, Counter(n.customer_id for n, _, _ in built if n.customer_id))
-    events = []
+    now, events = utcnow(), []      # sent from now, whatever business time the change was made as of
     for notice, data, balance in built:
         sequence = next(sequences[notice.customer_id]) if notice.customer_id else None
         event_id = message_id()
@@ -81,6 +94,9 @@ def record(session, programme, notices, now):
 
 def _unseen(session, notices):
     """Without the dated events recorded before (by a run of the same job on the same day)."""
+    for notice in notices:
+        if notice.dedupe_key:
+            notice.dedupe_key = fitted_key(notice.dedupe_key, OutboundEvent.dedupe_key)
     keys = {notice.dedupe_key for notice in notices if notice.dedupe_key}
     seen = set(session.execute(_SEEN, {"keys": sorted(keys)}).scalars()) if keys else set()
     kept = []

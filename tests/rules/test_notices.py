@@ -233,9 +233,13 @@ def test_a_tier_not_held_for_the_hold_period_falls_only_once_it_is():
     assert downgrade_forecast(DEFAULT, gold(tier_since=beyond), buckets, TODAY) is None
     exactly = start_of_day(DEFAULT, TODAY + timedelta(days=12) - timedelta(days=365))
     assert downgrade_forecast(DEFAULT, gold(tier_since=exactly), buckets, TODAY).on == TODAY + timedelta(days=12)
-    later_that_day = exactly + timedelta(hours=10)                   # the review at the start of day 12 is too early
+    later_that_day = exactly + timedelta(hours=10)                   # a review later on day 12 lowers it
     assert downgrade_forecast(DEFAULT, gold(tier_since=later_that_day), buckets, TODAY).on == \
-        TODAY + timedelta(days=13)
+        TODAY + timedelta(days=12)
+    last_moment = exactly + timedelta(days=1) - timedelta(microseconds=1)
+    assert downgrade_forecast(DEFAULT, gold(tier_since=last_moment), buckets, TODAY).on == TODAY + timedelta(days=12)
+    next_day = exactly + timedelta(days=1)
+    assert downgrade_forecast(DEFAULT, gold(tier_since=next_day), buckets, TODAY).on == TODAY + timedelta(days=13)
     assert downgrade_forecast(DEFAULT, gold(tier_since=None), buckets, TODAY).on == TODAY
 
 
@@ -244,8 +248,8 @@ def test_the_review_day_starts_in_the_programmes_time_zone():
     assert start_of_day(berlin, date(2026, 6, 13)) == datetime(2026, 6, 12, 22, tzinfo=UTC)
     assert start_of_day(DEFAULT, date(2026, 6, 13)) == datetime(2026, 6, 13, tzinfo=UTC)
     since = datetime(2025, 6, 12, 22, 30, tzinfo=UTC)                 # 00:30 on 13 June 2025 in Berlin
-    assert downgrade_forecast(DEFAULT, gold(tier_since=since), {}, TODAY).on == date(2026, 6, 13)
-    assert downgrade_forecast(berlin, gold(tier_since=since), {}, TODAY).on == date(2026, 6, 14)
+    assert downgrade_forecast(DEFAULT, gold(tier_since=since), {}, TODAY).on == date(2026, 6, 12)
+    assert downgrade_forecast(berlin, gold(tier_since=since), {}, TODAY).on == date(2026, 6, 13)
 
 
 def test_lifetime_spend_never_ages_out():
@@ -295,7 +299,10 @@ def window_spend(programme, buckets, day):
 
 
 def review_lowers(programme, standing, buckets, day):
-    moment = datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(programme.timezone)).astimezone(UTC)
+    """Would a review run at the last moment of `day` lower the tier?"""
+    following = day + timedelta(days=1)
+    moment = (datetime(following.year, following.month, following.day, tzinfo=ZoneInfo(programme.timezone))
+              .astimezone(UTC) - timedelta(microseconds=1))
     change = review_tier(programme, replace(standing, qualifying_spend=window_spend(programme, buckets, day)), moment)
     return programme.rank(change.tier) < programme.rank(standing.tier), change.tier
 
