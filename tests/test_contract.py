@@ -17,13 +17,13 @@ EXCLUDED = [positive_data_acceptance]
 
 def test_every_operation_keeps_to_the_document(app, runner, client):
     deliver_shop(client, purchase(customer="c-42", order="o-1", amount=150_000))
-    keys = {scope: make_key(runner, scope) for scope in ("shop", "support")}
+    keys = {scope: make_key(runner, scope) for scope in ("shop", "support", "admin")}
     app.config.update(LOYALTY_RATE_LIMIT="100000 per minute", LOYALTY_FAILED_AUTH_LIMIT="100000 per minute")
     schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
     checked = []
     for result in schema.get_all_operations():
         operation = result.ok()
-        scope = "support" if operation.path.startswith("/v1/support") else "shop"
+        scope = next((scope for scope in ("support", "admin") if operation.path.startswith(f"/v1/{scope}")), "shop")
 
         @given(operation.as_strategy())
         @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
@@ -32,4 +32,4 @@ def test_every_operation_keeps_to_the_document(app, runner, client):
 
         keeps_to_the_document()
         checked.append(f"{operation.method.upper()} {operation.path}")
-    assert len(checked) == 12, checked
+    assert len(checked) == 23, checked

@@ -130,7 +130,7 @@ def add_endpoint(body):
     return _endpoint(*endpoints.add(body["url"], body.get("events"), body["description"]))
 
 
-@blp.route("/webhook-endpoints/<int:endpoint_id>")
+@blp.route("/webhook-endpoints/<int(max=2147483647):endpoint_id>")
 @require("admin")
 @blp.response(200, EndpointOut)
 @documented_errors(401, 403, 404)
@@ -138,7 +138,7 @@ def get_endpoint(endpoint_id):
     return endpoints.describe(endpoints.find(endpoint_id))
 
 
-@blp.route("/webhook-endpoints/<int:endpoint_id>", methods=["DELETE"])
+@blp.route("/webhook-endpoints/<int(max=2147483647):endpoint_id>", methods=["DELETE"])
 @require("admin")
 @blp.response(204)
 @documented_errors(401, 403, 404)
@@ -147,7 +147,7 @@ def remove_endpoint(endpoint_id):
     endpoints.remove(endpoint_id)
 
 
-@blp.route("/webhook-endpoints/<int:endpoint_id>/disable", methods=["POST"])
+@blp.route("/webhook-endpoints/<int(max=2147483647):endpoint_id>/disable", methods=["POST"])
 @require("admin")
 @blp.response(200, EndpointOut)
 @documented_errors(401, 403, 404)
@@ -156,7 +156,7 @@ def disable_endpoint(endpoint_id):
     return endpoints.describe(endpoints.disable(endpoint_id))
 
 
-@blp.route("/webhook-endpoints/<int:endpoint_id>/enable", methods=["POST"])
+@blp.route("/webhook-endpoints/<int(max=2147483647):endpoint_id>/enable", methods=["POST"])
 @require("admin")
 @blp.response(200, EndpointOut)
 @documented_errors(401, 403, 404)
@@ -165,7 +165,7 @@ def enable_endpoint(endpoint_id):
     return endpoints.describe(endpoints.enable(endpoint_id))
 
 
-@blp.route("/webhook-endpoints/<int:endpoint_id>/rotate-secret", methods=["POST"])
+@blp.route("/webhook-endpoints/<int(max=2147483647):endpoint_id>/rotate-secret", methods=["POST"])
 @require("admin")
 @blp.response(200, EndpointWithSecret)
 @documented_errors(401, 403, 404)
@@ -185,7 +185,7 @@ def list_deliveries(query):
                               query["limit"], query.get("before"))
 
 
-@blp.route("/deliveries/<int:delivery_id>")
+@blp.route("/deliveries/<int(max=9223372036854775807):delivery_id>")
 @require("admin")
 @blp.response(200, DeliveryDetail)
 @documented_errors(401, 403, 404)
@@ -194,7 +194,7 @@ def get_delivery(delivery_id):
     return deliveries.detail(delivery_id)
 
 
-@blp.route("/deliveries/<int:delivery_id>/replay", methods=["POST"])
+@blp.route("/deliveries/<int(max=9223372036854775807):delivery_id>/replay", methods=["POST"])
 @require("admin")
 @blp.response(202, ReplayOut)
 @documented_errors(401, 403, 404)

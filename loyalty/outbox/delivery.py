@@ -73,16 +73,17 @@ class Sender:
 
     def __init__(self, timeout=10.0, allow_private=False, threads=16):
         self.timeout, self.allow_private = urllib3.Timeout(total=timeout), allow_private
-        self.pools, self.threads = {}, ThreadPoolExecutor(threads, thread_name_prefix="webhook")
+        self.pools, self.size = {}, threads
+        self.threads = ThreadPoolExecutor(threads, thread_name_prefix="webhook")
 
     def _pool(self, scheme, address, port, host):
         key = (scheme, address, port, host)
         if key not in self.pools:
             if scheme == "https":
-                self.pools[key] = urllib3.HTTPSConnectionPool(address, port, maxsize=4, server_hostname=host,
+                self.pools[key] = urllib3.HTTPSConnectionPool(address, port, maxsize=self.size, server_hostname=host,
                                                               assert_hostname=host, cert_reqs="CERT_REQUIRED")
             else:
-                self.pools[key] = urllib3.HTTPConnectionPool(address, port, maxsize=4)
+                self.pools[key] = urllib3.HTTPConnectionPool(address, port, maxsize=self.size)
         return self.pools[key]
 
     def post(self, url, body, headers):
