@@ -1,6 +1,7 @@
 """The programme as immutable data: what earns points, the tiers, the discount ladder,
 redemption and support terms. Built and validated by `rules.loading`; never edited."""
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
 
 
@@ -123,10 +124,18 @@ class Programme:
 
     def tier(self, name):
         """The tier called `name`; an unknown name (a tier since removed) counts as the lowest."""
-        return next((tier for tier in self.tiers if tier.name == name), self.tiers[0])
+        return self._tiers_by_name.get(name, self.tiers[0])
 
     def rank(self, name):
-        return self.tiers.index(self.tier(name))
+        return self._ranks.get(name, 0)
+
+    @cached_property
+    def _tiers_by_name(self):
+        return {tier.name: tier for tier in self.tiers}
+
+    @cached_property
+    def _ranks(self):
+        return {tier.name: rank for rank, tier in enumerate(self.tiers)}
 
     @property
     def lowest_tier(self):

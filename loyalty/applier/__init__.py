@@ -78,8 +78,11 @@ def plan_batch(session, programme, events, now):
 def _apply(session, programme, rows, now):
     events = [_read(programme, row) for row in rows]
     plan = plan_batch(session, programme, events, now)
+    taken = outbox.subscribers(session)
+    notices = batch_notices(programme, plan, events, now, set(taken)) if taken else []
+    numbers = outbox.number(notices, plan.accounts)      # the accounts' rows carry the new last numbers
     flush(session, programme, plan, now)
-    outbox.record(session, programme, batch_notices(programme, plan, events, now), now)
+    outbox.record(session, programme, notices, now, taken, numbers)
     return events
 
 

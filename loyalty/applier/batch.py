@@ -44,6 +44,8 @@ class Account:
     last_event_at: datetime | None
     email: str | None = None
     stripe_customer_id: str | None = None
+    event_sequence: int = 0                 # the newest event out's number (events out count from 1)
+    manual: object = None                   # rules.ManualPriority, or None
 
     def profile(self, ref):
         """Take what a purchase says of the customer (email, birthday, Stripe customer)."""

@@ -1,13 +1,12 @@
 """Writing a batch's plan: one multi-row statement per table and kind of change, in
 foreign-key order (orders first: the other rows name them), then the events' outcomes,
 all in the batch's one transaction."""
-import json
-
-from sqlalchemy import JSON, bindparam, insert, text, update
+from sqlalchemy import bindparam, insert, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from loyalty import inbox
+from loyalty.bulk import append
 from loyalty import models
 from loyalty.models.types import utcnow
 
@@ -29,14 +28,14 @@ _SNAPSHOTS = (update(TIMELINE).where(TIMELINE.c.id == bindparam("row_id"))
               .values(standing_after=bindparam("s_standing"), order_after=bindparam("s_order")))
 _ACCOUNT_FIELDS = ("tier", "tier_since", "tier_floor", "floor_since", "lifetime_spend", "first_purchase_at",
                    "points_pending", "points_available", "birthday")
-_ACCOUNT_COLUMNS = ("last_event_at", "email", "stripe_customer_id", *_ACCOUNT_FIELDS)
+_ACCOUNT_COLUMNS = ("last_event_at", "email", "stripe_customer_id", "event_sequence", *_ACCOUNT_FIELDS)
 _ACCOUNTS = (update(CUSTOMERS).where(CUSTOMERS.c.id == bindparam("row_id")).values(
     updated_at=bindparam("s_now"), **{name: bindparam(f"s_{name}") for name in _ACCOUNT_COLUMNS}))
 # PostgreSQL: every account of the batch in one UPDATE, from one array per column.
 _SQL_TYPES = {"tier": "text", "tier_since": "timestamptz", "tier_floor": "text", "floor_since": "timestamptz",
               "lifetime_spend": "bigint", "first_purchase_at": "timestamptz", "points_pending": "bigint",
               "points_available": "bigint", "birthday": "date", "last_event_at": "timestamptz", "email": "text",
-              "stripe_customer_id": "text"}
+              "stripe_customer_id": "text", "event_sequence": "bigint"}
 _ACCOUNTS_AT_ONCE = text(
     "UPDATE customers SET updated_at = :now, "
     + ", ".join(f"{name} = v.{name}" for name in _ACCOUNT_COLUMNS)
@@ -56,26 +55,6 @@ def _adding_spend(dialect):
 
 
 _ADD_SPEND = {"sqlite": _adding_spend("sqlite")}
-
-
-_JSON = {table.name: {column.name for column in table.columns if isinstance(column.type, JSON)}
-         for table in (ORDERS, TIMELINE, LEDGER)}
-
-
-def _append(session, table, rows):
-    """New rows (all with the same keys) into an append-mostly table. PostgreSQL: one COPY
-    stream on the batch's connection and transaction: no statement a row for the server to
-    plan and run, and psycopg formats the rows in C (bench/history.md: the worker's rate with
-    and without). Elsewhere: one multi-row INSERT."""
-    if session.get_bind().dialect.name != "postgresql":
-        session.execute(insert(table), rows)
-        return
-    columns, as_json = list(rows[0]), _JSON[table.name]
-    driver = session.connection().connection.driver_connection
-    with driver.cursor() as cursor, cursor.copy(
-            f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row([json.dumps(row[name]) if name in as_json else row[name] for name in columns])
 
 
 def _state(order, version):
@@ -99,13 +78,13 @@ def flush(session, programme, plan, now):
             ids = session.execute(_ORDER_IDS, {"n": len(rows)}).scalars().all()
             for order, row, order_id in zip(plan.new_orders, rows, ids):
                 order.id = row["id"] = order_id
-            _append(session, ORDERS, rows)
+            append(session, ORDERS, rows)
         else:
             ids = {(source, key): order_id for order_id, source, key in session.execute(_NEW_ORDERS, rows)}
             for order in plan.new_orders:
                 order.id = ids[(order.source, order.order_key)]
     if plan.new_steps:
-        _append(session, TIMELINE, [
+        append(session, TIMELINE, [
             {"customer_id": step.order.customer_id, "order_id": step.order.id, "kind": step.kind, "at": step.at,
              "amount": step.amount, "cumulative": step.cumulative, "refund_key": step.refund_key,
              "standing_after": step.standing_after, "order_after": step.order_after} for step in plan.new_steps])
@@ -113,7 +92,7 @@ def flush(session, programme, plan, now):
         session.execute(_SNAPSHOTS, [{"row_id": step.id, "s_standing": step.standing_after,
                                       "s_order": step.order_after} for step in plan.replayed_steps])
     if plan.entries:
-        _append(session, LEDGER, [
+        append(session, LEDGER, [
             {**{key: value for key, value in entry.items() if key != "order"},
              "order_id": entry["order"].id if entry["order"] is not None else None, "actor": None, "created_at": now}
             for entry in plan.entries])
@@ -127,7 +106,7 @@ def flush(session, programme, plan, now):
     elif spend:
         session.execute(_ADD_SPEND["sqlite"], [{"customer_id": c, "day": d, "amount": a} for c, d, a in spend])
     accounts = [{"id": account.id, "last_event_at": account.last_event_at, "email": account.email,
-                 "stripe_customer_id": account.stripe_customer_id,
+                 "stripe_customer_id": account.stripe_customer_id, "event_sequence": account.event_sequence,
                  **{name: getattr(account.standing, name) for name in _ACCOUNT_FIELDS}}
                 for account in sorted(plan.accounts, key=lambda account: account.id)]
     if accounts and postgres:

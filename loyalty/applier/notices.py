@@ -1,8 +1,6 @@
 """The events out of a batch (loyalty/outbox): what each customer earned, a tier that moved,
 priority support that changed with it, and the inbound events that could not be applied.
 Worked out from the write plan, recorded in the batch's transaction."""
-from functools import partial
-
 from loyalty.applier.evaluation import source_of
 from loyalty.outbox.catalog import Notice
 from loyalty.services.balances import manual_priority
@@ -12,22 +10,26 @@ EARNED = ("earn", "welcome")
 IMPORT = "import"
 
 
-def batch_notices(programme, plan, events, now):
-    """Imported history announces nothing: only what live events (webhooks) changed is sent."""
-    notices = _earned(plan)
+def batch_notices(programme, plan, events, now, taken):
+    """The events of `taken` types the batch makes. Imported history announces nothing: only
+    what live events (webhooks) changed is sent."""
+    notices = _earned(plan) if "points.earned" in taken else []
     live = {step.order.customer_id for step in plan.new_steps if source_of(step) != IMPORT}
+    if not {"tier.changed", "priority.changed"} & taken:
+        live = ()
     for account in plan.accounts:
         before, after = plan.tiers_before.get(account.id), account.standing.tier
         if before is None or before == after or account.id not in live:
             continue
         why = "purchase" if programme.rank(after) > programme.rank(before) else "refund"
         notices.append(Notice("tier.changed", account.id, {"from": before, "to": after, "why": why}))
-        notices.append(Notice("priority.changed", account.id,
-                              partial(priority_change, programme, before, "tier", now)))
+        moved = priority_moved(programme, before, after, account.manual, "tier", now)
+        if moved is not None:
+            notices.append(Notice("priority.changed", account.id, moved))
     for event in events:
         if event.outcome is not None and event.outcome.status == "failed" and event.source != IMPORT:
             notices.append(failed(event))
-    return notices
+    return [notice for notice in notices if notice.type in taken]
 
 
 def _earned(plan):
@@ -46,9 +48,13 @@ def _earned(plan):
 def priority_change(programme, tier_before, why, now, row):
     """`priority.changed` data when the customer's support flags moved (None: they did not);
     `row` is the customer as the change left it."""
-    manual = manual_priority(row)
+    return priority_moved(programme, tier_before, row.tier, manual_priority(row), why, now)
+
+
+def priority_moved(programme, tier_before, tier_after, manual, why, now):
+    """`priority.changed` data when a tier change moved the support flags (None: it did not)."""
     old = support_flags(programme, tier_before, manual, now)
-    new = support_flags(programme, row.tier, manual, now)
+    new = support_flags(programme, tier_after, manual, now)
     if (old.priority, old.response_target_hours) == (new.priority, new.response_target_hours):
         return None
     return {"from": {"priority": old.priority, "response_target_hours": old.response_target_hours},

@@ -15,6 +15,7 @@ from loyalty.applier.batch import Account, OrderRow, Step
 from loyalty.extensions import one_of
 from loyalty.models import Customer, Order, ParkedRefund, SpendBucket, TimelineEvent
 from loyalty.models.types import UTCDateTime
+from loyalty.services.balances import manual_priority
 from loyalty.services.snapshots import order_from_json, order_state_of, standing_from_json, standing_of
 from rules import Standing, in_window, local_date, window_start
 
@@ -90,7 +91,8 @@ _ENROL = {"postgresql": text("""
           "sqlite": sqlite_insert(Customer).on_conflict_do_nothing(index_elements=["id"])}
 _ACCOUNT_COLUMNS = [Customer.__table__.c[name] for name in (
     "id", "email", "birthday", "stripe_customer_id", "points_available", "points_pending", "tier", "tier_since",
-    "lifetime_spend", "first_purchase_at", "tier_floor", "floor_since", "last_event_at")]
+    "lifetime_spend", "first_purchase_at", "tier_floor", "floor_since", "last_event_at", "event_sequence",
+    "manual_priority_reason", "manual_priority_until", "manual_priority_by")]
 
 
 def lock_accounts(session, programme, enrol, others, now):
@@ -106,7 +108,8 @@ def lock_accounts(session, programme, enrol, others, now):
     query = select(*_ACCOUNT_COLUMNS).where(one_of(session, Customer.id, ids)).order_by(Customer.id)
     if postgres(session):
         query = query.with_for_update()
-    return {row.id: Account(row.id, standing_of(row, 0), row.last_event_at, row.email, row.stripe_customer_id)
+    return {row.id: Account(row.id, standing_of(row, 0), row.last_event_at, row.email, row.stripe_customer_id,
+                            row.event_sequence, manual_priority(row))
             for row in session.execute(query)} if ids else {}
 
 

@@ -14,6 +14,7 @@ from collections import Counter
 
 from sqlalchemy import bindparam, insert, select, text
 
+from loyalty.bulk import append
 from loyalty.inputs import fitted_key
 from loyalty.models import Delivery, OutboundEvent, WebhookEndpoint
 from loyalty.models.types import utcnow
@@ -58,13 +59,29 @@ def wanted(session, *types):
     return any(taken.get(event_type) for event_type in types)
 
 
-def record(session, programme, notices, now):
+def number(notices, accounts):
+    """Number the notices of customers whose rows the caller is about to write (the batch
+    applier: `accounts` with `event_sequence`, advanced here, so the numbers go out with the
+    account's own UPDATE). Answers customer id -> an iterator of its numbers, for record()."""
+    counts = Counter(notice.customer_id for notice in notices if notice.customer_id)
+    numbers = {}
+    for account in accounts:
+        if counts.get(account.id):
+            first = account.event_sequence + 1
+            account.event_sequence += counts[account.id]
+            numbers[account.id] = iter(range(first, account.event_sequence + 1))
+    return numbers
+
+
+def record(session, programme, notices, now, taken=None, numbers=None):
     """Write `notices` as events out with their deliveries; answers how many were written.
     `now` is the business time of the change (balances are read as of it); events are dated
-    and due by the clock."""
+    and due by the clock. `taken`: subscribers(), when the caller has read it already;
+    `numbers`: number(), when the caller writes the sequence itself (every notice it gives is
+    then written: its data is given, not a function of the row)."""
     if not notices or not session.info.get("events_out", True):
         return 0
-    taken = subscribers(session)
+    taken = subscribers(session) if taken is None else taken
     notices = [notice for notice in notices if taken.get(notice.type)]
     notices = _unseen(session, notices)
     if not notices:
@@ -80,7 +97,8 @@ def record(session, programme, notices, now):
             built.append((notice, data, balance))
     if not built:
         return 0
-    sequences = _take_sequences(session, Counter(n.customer_id for n, _, _ in built if n.customer_id))
+    sequences = numbers if numbers is not None else _take_sequences(
+        session, Counter(n.customer_id for n, _, _ in built if n.customer_id))
     now, events = utcnow(), []      # sent from now, whatever business time the change was made as of
     for notice, data, balance in built:
         sequence = next(sequences[notice.customer_id]) if notice.customer_id else None
@@ -127,7 +145,7 @@ def _write(session, events, taken, now):
         ids = session.execute(_EVENT_IDS, {"n": len(events)}).scalars().all()
         for event, event_id in zip(events, ids):
             event["id"] = event_id
-        session.execute(insert(EVENTS), events)
+        append(session, EVENTS, events)
     else:
         for event in events:
             event["id"] = session.execute(insert(EVENTS).returning(EVENTS.c.id), event).scalar_one()
@@ -135,4 +153,4 @@ def _write(session, events, taken, now):
                    "retry": 0, "next_attempt_at": now, "round_started_at": now, "created_at": now}
                   for event in events for endpoint_id in taken[event["type"]] if endpoint_id is not None]
     if deliveries:
-        session.execute(insert(DELIVERIES), deliveries)
+        append(session, DELIVERIES, deliveries)

@@ -41,16 +41,18 @@ def upgrade():
     op.create_table(
         'outbound_events',
         sa.Column('id', BigId, primary_key=True),
-        sa.Column('message_id', sa.String(length=40), nullable=False, unique=True),
+        sa.Column('message_id', sa.String(length=40), nullable=False),
         sa.Column('customer_id', sa.String(length=255), nullable=True),
         sa.Column('sequence', sa.BigInteger(), nullable=True),
         sa.Column('type', sa.String(length=32), nullable=False),
         sa.Column('created_at', UTCDateTime, nullable=False),
         sa.Column('body', sa.Text(), nullable=False),
-        sa.Column('dedupe_key', sa.String(length=255), nullable=True, unique=True),
+        sa.Column('dedupe_key', sa.String(length=255), nullable=True),
     )
     op.create_index('ix_outbound_events_customer_sequence', 'outbound_events', ['customer_id', 'sequence'])
-    op.create_index('ix_outbound_events_created', 'outbound_events', ['created_at'])
+    op.create_index('ix_outbound_events_created', 'outbound_events', ['created_at'], postgresql_using='brin')
+    op.create_index('ix_outbound_events_dedupe_key', 'outbound_events', ['dedupe_key'], unique=True,
+                    postgresql_where=sa.text("dedupe_key IS NOT NULL"), sqlite_where=sa.text("dedupe_key IS NOT NULL"))
     op.create_table(
         'deliveries',
         sa.Column('id', BigId, primary_key=True),
@@ -71,7 +73,6 @@ def upgrade():
     op.create_index('ix_deliveries_due', 'deliveries', ['next_attempt_at'],
                     postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'"))
     op.create_index('ix_deliveries_endpoint_event', 'deliveries', ['endpoint_id', 'event_id'], unique=True)
-    op.create_index('ix_deliveries_event', 'deliveries', ['event_id'])
     op.create_table(
         'delivery_attempts',
         sa.Column('id', BigId, primary_key=True),
