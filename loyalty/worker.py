@@ -17,7 +17,7 @@ import click
 import psycopg
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from loyalty import inbox, metrics
 from loyalty.applier import apply_batch
@@ -86,8 +86,11 @@ def send_events(app, stopping, wake, poll_seconds=DELIVERY_POLL_SECONDS, once=Fa
             while not stopping.is_set():
                 try:
                     done = delivery.deliver_due(session, sender, waits, DELIVERY_BATCH)
-                except DBAPIError as error:
-                    log.warning("database unavailable while sending events (%s); retrying", type(error).__name__)
+                except Exception as error:      # the database away, or a bug: never the end of the worker
+                    if isinstance(error, OperationalError):
+                        log.warning("database unavailable while sending events (%s); retrying", type(error).__name__)
+                    else:
+                        log.exception("sending events failed; retrying")
                     session.remove()
                     if once:
                         raise

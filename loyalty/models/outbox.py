@@ -30,7 +30,8 @@ class WebhookEndpoint(db.Model):
 
 class OutboundEvent(db.Model):
     """An event out, written in the transaction of the change it reports (the outbox).
-    `body` is the exact JSON sent, so a retry or replay sends the same bytes and id.
+    `body` is the exact JSON sent, so a retry or replay sends the same bytes and id. The
+    sender gives it its deliveries afterwards (`fanned_out` once done).
     `sequence` counts one customer's events; `dedupe_key` makes a dated event (a job's)
     once only, however often the job runs."""
 
@@ -43,6 +44,9 @@ class OutboundEvent(db.Model):
         Index("ix_outbound_events_created", "created_at", postgresql_using="brin"),
         Index("ix_outbound_events_dedupe_key", "dedupe_key", unique=True,
               postgresql_where=text("dedupe_key IS NOT NULL"), sqlite_where=text("dedupe_key IS NOT NULL")),
+        # What the sender has yet to give deliveries to (delivery.fan_out).
+        Index("ix_outbound_events_to_fan_out", "id", postgresql_where=text("NOT fanned_out"),
+              sqlite_where=text("NOT fanned_out")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -53,6 +57,7 @@ class OutboundEvent(db.Model):
     created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     body: Mapped[str] = mapped_column(Text, nullable=False)
     dedupe_key: Mapped[str | None] = mapped_column(String(255))
+    fanned_out: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=text("false"))
 
 
 class Delivery(db.Model):

@@ -38,8 +38,14 @@ def message_id():
     return "msg_" + uuid.uuid4().hex
 
 
-def envelope(event_id, notice, data, sequence, balance, created_at):
-    """The body sent, as text: stored once, sent as it is on every attempt."""
-    return json.dumps({"id": event_id, "type": notice.type, "created_at": created_at.isoformat(),
-                       "customer_id": notice.customer_id, "sequence": sequence, "data": data,
-                       "balance": balance}, separators=(",", ":"), default=str)
+def as_json(value):
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def envelope(event_id, notice, data, sequence, balance_json, created_at):
+    """The body sent, as text: stored once, sent as it is on every attempt. `balance_json`
+    is the balance already as JSON (made once per customer, however many events it has)."""
+    head = as_json({"id": event_id, "type": notice.type, "created_at": created_at.isoformat(),
+                    "customer_id": notice.customer_id, "sequence": sequence, "data": data})
+    return f'{head[:-1]},"balance":{balance_json}}}'
+

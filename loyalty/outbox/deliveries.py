@@ -82,8 +82,10 @@ def replay_range(since, until, endpoint_id=None):
         again += db.session.execute(update(Delivery).where(Delivery.endpoint_id == endpoint.id,
                                                            Delivery.event_id.in_(in_range)).values(
             status="pending", retry=0, next_attempt_at=now, round_started_at=now)).rowcount
+        # Events the sender has yet to fan out get their deliveries from it.
         missing = in_range.outerjoin(Delivery, and_(Delivery.event_id == OutboundEvent.id,
-                                                    Delivery.endpoint_id == endpoint.id)).where(Delivery.id.is_(None))
+                                                    Delivery.endpoint_id == endpoint.id)).where(
+            Delivery.id.is_(None), OutboundEvent.fanned_out.is_(True))
         ids = db.session.execute(missing).scalars().all()
         if ids:
             db.session.execute(insert(Delivery), [

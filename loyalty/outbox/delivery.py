@@ -1,6 +1,7 @@
 """Sending events out: the worker's second loop (loyalty/worker.py runs it in a thread).
 
-Each round claims due deliveries, signs each to the Standard Webhooks scheme (`webhook-id`
+Each round first gives newly recorded events their deliveries (fan_out: one per enabled
+endpoint that takes the type), then claims due deliveries, signs each to the Standard Webhooks scheme (`webhook-id`
 is the event's id, the same on every retry and replay; `webhook-timestamp` is the time of
 the attempt; `webhook-signature` one `v1,` signature per live secret), posts them side by
 side, and records every attempt: any 2xx is delivered, anything else (another status, a
@@ -24,9 +25,10 @@ import urllib3
 from sqlalchemy import bindparam, insert, text, update
 from standardwebhooks.webhooks import Webhook
 
-from loyalty.models import Delivery, DeliveryAttempt, WebhookEndpoint
+from loyalty.bulk import append
+from loyalty.models import Delivery, DeliveryAttempt, OutboundEvent, WebhookEndpoint
 from loyalty.models.types import UTCDateTime, utcnow
-from loyalty.outbox import addresses, schedule
+from loyalty.outbox import addresses, record, schedule
 
 log = logging.getLogger(__name__)
 RESPONSE_KEPT = 200          # characters of an answer kept in the attempt log
@@ -44,6 +46,11 @@ _DUE_LOCKED = text(str(_DUE) + " FOR UPDATE OF d SKIP LOCKED").bindparams(
     bindparam("now", type_=UTCDateTime)).columns(round_started_at=UTCDateTime, previous_secret_until=UTCDateTime,
                                                  last_success_at=UTCDateTime)
 DELIVERIES, ATTEMPTS, ENDPOINTS = Delivery.__table__, DeliveryAttempt.__table__, WebhookEndpoint.__table__
+FAN_OUT_BATCH = 2000
+_TO_FAN_OUT = text("SELECT id, type FROM outbound_events WHERE NOT fanned_out ORDER BY id LIMIT :limit")
+_TO_FAN_OUT_LOCKED = text(str(_TO_FAN_OUT) + " FOR UPDATE SKIP LOCKED")
+_FANNED_OUT = update(OutboundEvent.__table__).where(OutboundEvent.__table__.c.id.in_(
+    bindparam("ids", expanding=True))).values(fanned_out=True)
 _OUTCOME = update(DELIVERIES).where(DELIVERIES.c.id == bindparam("row_id")).values(
     status=bindparam("s_status"), attempts=DELIVERIES.c.attempts + 1, retry=bindparam("s_retry"),
     next_attempt_at=bindparam("s_next"), last_attempt_at=bindparam("s_at"), delivered_at=bindparam("s_delivered"),
@@ -160,9 +167,33 @@ def headers_for(row, at):
             "content-type": "application/json", "user-agent": USER_AGENT}
 
 
+def fan_out(session, limit=FAN_OUT_BATCH):
+    """Give recorded events their deliveries: one per enabled endpoint that takes the type,
+    as of now. Claimed FOR UPDATE SKIP LOCKED on PostgreSQL, so several workers share the
+    work; one transaction. Answers how many events it took."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if not postgres:
+        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+    rows = session.execute(_TO_FAN_OUT_LOCKED if postgres else _TO_FAN_OUT, {"limit": limit}).all()
+    if not rows:
+        session.rollback()
+        return 0
+    taken, now = record.subscribers(session), utcnow()
+    deliveries = [{"event_id": row.id, "endpoint_id": endpoint_id, "status": "pending", "attempts": 0, "retry": 0,
+                   "next_attempt_at": now, "round_started_at": now, "created_at": now}
+                  for row in rows for endpoint_id in taken.get(row.type, ()) if endpoint_id is not None]
+    if deliveries:
+        append(session, DELIVERIES, deliveries)
+    session.execute(_FANNED_OUT, {"ids": [row.id for row in rows]})
+    session.commit()
+    return len(rows)
+
+
 def deliver_due(session, sender, waits, limit=200):
     """One round: claim up to `limit` due deliveries, send them side by side, record each
     attempt. Answers how many were attempted."""
+    while fan_out(session) == FAN_OUT_BATCH:
+        pass
     postgres = session.get_bind().dialect.name == "postgresql"
     now = utcnow()
     rows = session.execute(_DUE_LOCKED if postgres else _DUE, {"now": now, "limit": limit}).all()

@@ -6,23 +6,22 @@ Per call, in the caller's transaction and under its customer row locks:
 1. which endpoints take which types (nothing else happens when none takes any);
 2. drop dated events recorded before (their `dedupe_key`);
 3. read the customers' balances as the transaction sees them, and build each event's data;
-4. take each customer's next sequence numbers;
-5. write the events and one delivery per enabled endpoint that takes it, in multi-row
-   statements.
+4. take each customer's next sequence numbers (the batch applier numbers its own, number());
+5. append the events. The sender gives each one a delivery per enabled endpoint that takes
+   its type (delivery.fan_out), so the change's transaction pays one row per event.
 """
 from collections import Counter
 
-from sqlalchemy import bindparam, insert, select, text
+from sqlalchemy import bindparam, select, text
 
 from loyalty.bulk import append
 from loyalty.inputs import fitted_key
-from loyalty.models import Delivery, OutboundEvent, WebhookEndpoint
+from loyalty.models import OutboundEvent, WebhookEndpoint
 from loyalty.models.types import utcnow
-from loyalty.outbox.catalog import TYPES, envelope, message_id
+from loyalty.outbox.catalog import TYPES, as_json, envelope, message_id
 from loyalty.services.balances import balances_in
 
-EVENTS, DELIVERIES = OutboundEvent.__table__, Delivery.__table__
-_EVENT_IDS = text("SELECT nextval(pg_get_serial_sequence('outbound_events', 'id')) FROM generate_series(1, :n)")
+EVENTS = OutboundEvent.__table__
 _SEQUENCES = {
     "postgresql": text("""
         UPDATE customers SET event_sequence = customers.event_sequence + v.n
@@ -86,10 +85,11 @@ def record(session, programme, notices, now, taken=None, numbers=None):
     notices = _unseen(session, notices)
     if not notices:
         return 0
-    balances = balances_in(session, programme, {n.customer_id for n in notices if n.customer_id}, now)
+    balances = {customer_id: (as_json(balance), row) for customer_id, (balance, row) in balances_in(
+        session, programme, {n.customer_id for n in notices if n.customer_id}, now).items()}
     built = []
     for notice in notices:
-        balance, row = balances.get(notice.customer_id, (None, None))
+        balance, row = balances.get(notice.customer_id, ("null", None))
         if notice.customer_id is not None and row is None:
             continue        # no such customer: nothing to report
         data = notice.data(row) if callable(notice.data) else notice.data
@@ -106,7 +106,7 @@ def record(session, programme, notices, now, taken=None, numbers=None):
         events.append({"message_id": event_id, "customer_id": notice.customer_id, "sequence": sequence,
                        "type": notice.type, "created_at": now, "dedupe_key": notice.dedupe_key,
                        "body": envelope(event_id, notice, data, sequence, balance, now)})
-    _write(session, events, taken, now)
+    _write(session, events)
     return len(events)
 
 
@@ -140,17 +140,7 @@ def _take_sequences(session, counts):
     return {customer_id: iter(range(last - counts[customer_id] + 1, last + 1)) for customer_id, last in rows}
 
 
-def _write(session, events, taken, now):
-    if session.get_bind().dialect.name == "postgresql":
-        ids = session.execute(_EVENT_IDS, {"n": len(events)}).scalars().all()
-        for event, event_id in zip(events, ids):
-            event["id"] = event_id
-        append(session, EVENTS, events)
-    else:
-        for event in events:
-            event["id"] = session.execute(insert(EVENTS).returning(EVENTS.c.id), event).scalar_one()
-    deliveries = [{"event_id": event["id"], "endpoint_id": endpoint_id, "status": "pending", "attempts": 0,
-                   "retry": 0, "next_attempt_at": now, "round_started_at": now, "created_at": now}
-                  for event in events for endpoint_id in taken[event["type"]] if endpoint_id is not None]
-    if deliveries:
-        append(session, DELIVERIES, deliveries)
+def _write(session, events):
+    """The events, appended (COPY on PostgreSQL). Their deliveries are made by the sender
+    (delivery.fan_out), so recording costs the change's transaction one row per event."""
+    append(session, EVENTS, events)

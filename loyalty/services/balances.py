@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from loyalty import autocommit
 from loyalty.errors import LoyaltyError
-from loyalty.extensions import db
+from loyalty.extensions import db, one_of
 from loyalty.models import Customer, LedgerEntry, Order
 from loyalty.services import spend
 from rules import ManualPriority, discount_for, expiring_soonest, held_lots, local_date, support_flags, window_start
@@ -71,8 +71,7 @@ _FIRST_LOTS = case((Customer.points_available > 0, select(func.json_build_object
     .scalar_subquery())).label("first_lots")
 _STANDING_AND_LOTS = _STANDING.add_columns(_FIRST_LOTS)
 # Several customers as the caller's transaction sees them (events out carry the balance).
-_MANY = {"postgresql": _STANDING_COLUMNS.add_columns(_FIRST_LOTS).where(Customer.id.in_(bindparam("ids", expanding=True))),
-         "sqlite": _STANDING_COLUMNS.where(Customer.id.in_(bindparam("ids", expanding=True)))}
+_MANY = {"postgresql": _STANDING_COLUMNS.add_columns(_FIRST_LOTS), "sqlite": _STANDING_COLUMNS}
 
 
 def manual_priority(customer):
@@ -90,8 +89,8 @@ def balances_in(session, programme, customer_ids, now):
     that what it has written shows: the events out of a change carry the balance after it."""
     if not customer_ids:
         return {}
-    rows = session.execute(_MANY[session.get_bind().dialect.name], {
-        "ids": sorted(customer_ids), "start": window_start(programme, now), "end": local_date(programme, now)})
+    statement = _MANY[session.get_bind().dialect.name].where(one_of(session, Customer.id, customer_ids))
+    rows = session.execute(statement, {"start": window_start(programme, now), "end": local_date(programme, now)})
 
     def lots(statement, parameters):
         return session.execute(statement, parameters).all()

@@ -48,9 +48,12 @@ def upgrade():
         sa.Column('created_at', UTCDateTime, nullable=False),
         sa.Column('body', sa.Text(), nullable=False),
         sa.Column('dedupe_key', sa.String(length=255), nullable=True),
+        sa.Column('fanned_out', sa.Boolean(), nullable=False, server_default=sa.text('false')),
     )
     op.create_index('ix_outbound_events_customer_sequence', 'outbound_events', ['customer_id', 'sequence'])
     op.create_index('ix_outbound_events_created', 'outbound_events', ['created_at'], postgresql_using='brin')
+    op.create_index('ix_outbound_events_to_fan_out', 'outbound_events', ['id'],
+                    postgresql_where=sa.text("NOT fanned_out"), sqlite_where=sa.text("NOT fanned_out"))
     op.create_index('ix_outbound_events_dedupe_key', 'outbound_events', ['dedupe_key'], unique=True,
                     postgresql_where=sa.text("dedupe_key IS NOT NULL"), sqlite_where=sa.text("dedupe_key IS NOT NULL"))
     op.create_table(
