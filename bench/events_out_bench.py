@@ -116,12 +116,13 @@ def main():
             rate = applied / (time.perf_counter() - started)
             rates.setdefault(kind, []).append(rate)
             print(f"round {round_number + 1} ({kind}): {applied} events, {rate:.0f}/s", flush=True)
+        subscribe(app, endpoint, None)      # every type again: the sender gives the events their deliveries
         recorded = _count(app, "SELECT count(*) FROM outbound_events")
-        pending = _count(app, "SELECT count(*) FROM deliveries WHERE status = 'pending'")
         started = time.perf_counter()
         attempts = send_events(app, threading.Event(), threading.Event(), once=True)
         elapsed = time.perf_counter() - started
         delivered = _count(app, "SELECT count(*) FROM deliveries WHERE status = 'delivered'")
+        pending = _count(app, "SELECT count(*) FROM deliveries WHERE status = 'pending'")
         none, one = statistics.median(rates["none"]), statistics.median(rates["one"])
         lines = [
             "## Events out (`bench/events_out_bench.py`)", "",
@@ -131,9 +132,9 @@ def main():
             f"| none | {none:,.0f} | {', '.join(f'{r:,.0f}' for r in rates['none'])} |",
             f"| one, every type | {one:,.0f} | {', '.join(f'{r:,.0f}' for r in rates['one'])} |",
             f"| **ratio** | **{one / none:.2f}** (target >= 0.85) | |", "",
-            f"Delivery: {pending:,} pending deliveries ({recorded:,} events recorded) sent to a receiver on "
-            f"loopback by the worker's sender: {attempts:,} attempts, {delivered:,} delivered in {elapsed:.1f} s, "
-            f"**{attempts / elapsed:,.0f} events/s** (target >= 500/s).", ""]
+            f"Delivery: the {recorded:,} events recorded, given their deliveries (fan-out) and sent to a receiver "
+            f"on loopback by the worker's sender: {attempts:,} attempts, {delivered:,} delivered ({pending:,} left "
+            f"pending) in {elapsed:.1f} s, **{delivered / elapsed:,.0f} events/s** (target >= 500/s).", ""]
         print("\n".join(lines))
         return lines
     finally:

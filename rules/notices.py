@@ -10,9 +10,10 @@
 - A tier about to fall: time alone lowers a tier only at a tier review, once the tier has
   been held for the hold period (see `rules.tiers`). The forecast looks `downgrade_days`
   (30 by default) ahead, from today on, for the first day on which a review (run at any
-  time that day: the last moment of the day is the one tried) would lower the tier, as the spend already made ages out of the
-  qualifying window; it says how much more spend would keep the tier. Lifetime spend
-  never ages out, and the lowest tier cannot fall: then there is nothing to forecast.
+  time that day: the last moment of the day is the one tried) would lower the tier, as
+  the spend already made ages out of the qualifying window; it says how much more spend
+  would keep the tier. Lifetime spend never ages out, and the lowest tier cannot fall:
+  then there is nothing to forecast.
 - Birthday: a birthday falls on its day and month; 29 February is celebrated on
   28 February in years that are not leap years.
 """

@@ -51,6 +51,15 @@ def deliveries(app):
         return [tuple(row) for row in rows]
 
 
+def attempt_log(app):
+    """Every attempt so far: (status, error, latency in ms), oldest first."""
+    with app.app_context():
+        rows = db.session.execute(select(DeliveryAttempt.status, DeliveryAttempt.error, DeliveryAttempt.latency_ms)
+                                  .order_by(DeliveryAttempt.id)).all()
+        db.session.remove()
+        return [tuple(row) for row in rows]
+
+
 def send_until_settled(app, rounds=20):
     """The worker's sender, round after round, until nothing is pending (retries are due at once)."""
     for _ in range(rounds):
@@ -121,11 +130,7 @@ def test_a_receiver_failing_n_times_gets_the_event_once_with_n_failures_logged(f
         send_until_settled(app)
         assert len(failing.requests) == 4 and len(set(failing.ids())) == 1
         assert deliveries(app) == [("delivered", 4, "points.earned")]
-        with app.app_context():
-            attempts = db.session.execute(select(DeliveryAttempt.status, DeliveryAttempt.error)
-                                          .order_by(DeliveryAttempt.id)).all()
-            db.session.remove()
-        assert [tuple(a) for a in attempts] == [(503, "HTTP 503")] * 3 + [(200, None)]
+        assert [(status, error) for status, error, _ in attempt_log(app)] == [(503, "HTTP 503")] * 3 + [(200, None)]
     finally:
         failing.close()
 
@@ -137,11 +142,8 @@ def test_a_receiver_that_hangs_is_timed_out_and_tried_again(fast_app):
         register(app, hanging.url)
         deliver_shop(app.test_client(), purchase(customer="c-1", order="o-1"))
         send_due(app)
-        with app.app_context():
-            first = db.session.execute(select(DeliveryAttempt.status, DeliveryAttempt.error,
-                                              DeliveryAttempt.latency_ms)).one()
-            db.session.remove()
-        assert first.status is None and first.error == "timed out" and first.latency_ms < 4000
+        [(status, error, latency_ms)] = attempt_log(app)
+        assert status is None and error == "timed out" and latency_ms < 4000
         send_until_settled(app)
         assert deliveries(app) == [("delivered", 2, "points.earned")]
         assert len(set(hanging.ids())) == 1 and len(hanging.ids()) == 2
@@ -156,10 +158,7 @@ def test_redirects_are_not_followed(fast_app):
         register(app, moving.url)
         deliver_shop(app.test_client(), purchase(customer="c-1", order="o-1"))
         send_due(app)
-        with app.app_context():
-            attempt = db.session.execute(select(DeliveryAttempt.status, DeliveryAttempt.error)).one()
-            db.session.remove()
-        assert tuple(attempt) == (302, "redirect not followed")
+        assert [(status, error) for status, error, _ in attempt_log(app)] == [(302, "redirect not followed")]
         assert len(moving.requests) == 1
     finally:
         moving.close()

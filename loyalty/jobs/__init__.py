@@ -3,7 +3,8 @@
 release (pending points whose return window is over become available), then expiry
 (available points 365 days after they became available, oldest first), then the tier
 review (time decline after the hold period), then the dated events out (birthdays, points
-about to expire, tiers a review would lower; only when an endpoint takes them). Each job works in set-based batches, commits
+about to expire, tiers a review would lower; only when an endpoint takes them). Each job
+works in set-based batches, commits
 batch by batch and is idempotent: running it twice, or again after a crash, applies
 nothing twice. `--dry-run` computes everything and commits nothing.
 """
@@ -84,7 +85,8 @@ def run_all(now, dry_run=False, only=None, size=5000, workers=1, events_out=True
                 session.commit()
                 app = current_app._get_current_object()
                 with ThreadPoolExecutor(workers) as pool:
-                    for counts in pool.map(partial(_in_own_transaction, app, job, programme, now, today, events_out), spans):
+                    in_range = partial(_in_own_transaction, app, job, programme, now, today, events_out)
+                    for counts in pool.map(in_range, spans):
                         _add(total, counts)
             else:
                 for span in spans:

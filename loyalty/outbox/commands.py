@@ -104,7 +104,8 @@ def remove(endpoint_id):
 def rotate_secret(endpoint_id):
     """A new signing secret, alone on the last line; the old one keeps signing for 24 hours."""
     endpoint, secret = endpoints.rotate_secret(endpoint_id)
-    click.echo(f"endpoint {endpoint.id}: the previous secret signs too until {endpoint.previous_secret_until.isoformat()}")
+    until = endpoint.previous_secret_until.isoformat()
+    click.echo(f"endpoint {endpoint.id}: the previous secret signs too until {until}")
     click.echo(secret)
 
 
@@ -131,7 +132,8 @@ def list_deliveries(endpoint, status, event_type, since, limit):
 @click.argument("ids", nargs=-1, type=click.IntRange(1, 2**63 - 1))
 @click.option("--since", default=None, help="Replay events created at or after this ISO time...")
 @click.option("--until", default=None, help="...and before this one.")
-@click.option("--endpoint", type=click.IntRange(1, 2**31 - 1), help="Only to this endpoint (default: every enabled one).")
+@click.option("--endpoint", type=click.IntRange(1, 2**31 - 1),
+              help="Only to this endpoint (default: every enabled one).")
 @with_appcontext
 @_refusals
 def replay(ids, since, until, endpoint):

@@ -43,7 +43,8 @@ def listing(endpoint=None, status=None, event_type=None, since=None, limit=50, b
 
 def detail(delivery_id):
     """One delivery with its event's body and every attempt, oldest first."""
-    row = db.session.execute(select(*_LISTED, OutboundEvent.body).join(OutboundEvent, OutboundEvent.id == Delivery.event_id)
+    row = db.session.execute(select(*_LISTED, OutboundEvent.body)
+                             .join(OutboundEvent, OutboundEvent.id == Delivery.event_id)
                              .where(Delivery.id == delivery_id)).one_or_none()
     if row is None:
         raise LoyaltyError(404, "not_found", "No such delivery.")

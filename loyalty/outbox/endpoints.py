@@ -65,7 +65,8 @@ def listing():
 
 def disable(endpoint_id, reason="disabled by an admin"):
     endpoint = find(endpoint_id)
-    endpoint.enabled, endpoint.disabled_reason, endpoint.disabled_at = False, clip(reason, WebhookEndpoint.disabled_reason), utcnow()
+    endpoint.enabled, endpoint.disabled_at = False, utcnow()
+    endpoint.disabled_reason = clip(reason, WebhookEndpoint.disabled_reason)
     db.session.commit()
     return endpoint
 

@@ -128,6 +128,8 @@ def expiring(programme, customer, lots=autocommit.rows):
     first, a page at a time, only until the cached balance is covered, whatever the length
     of the history. On PostgreSQL the standing's statement has already done this for the
     newest page (`first_lots`)."""
+    if customer.points_available <= 0:
+        return []                                       # nothing held, nothing to expire
     first = getattr(customer, "first_lots", None)       # PostgreSQL's statement has it
     if first is not None and first["held"] >= customer.points_available:
         held = {date.fromisoformat(on): points for on, points in first["groups"]}

@@ -12,13 +12,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rules import (DowngradeForecast, ExpiryNotice, Lot, ProgrammeError, Standing, birthday_today,
+from rules import (DowngradeForecast, ExpiryNotice, Lot, Standing, birthday_today,
                    downgrade_forecast, expires_on, expiry_notices, held_lots, load_programme, local_date,
                    parse_programme, points_by_date, review_tier)
 from rules.loading import DEFAULT_PATH
 from rules.notices import start_of_day
 from rules.programme import Notices
 from tests.rules.strategies import DEFAULT, any_programme, standings
+from tests.rules.test_loading import problems_of
 
 DOCUMENT = tomllib.loads(DEFAULT_PATH.read_text())
 TODAY = date(2026, 6, 1)
@@ -31,14 +32,6 @@ def programme_with(**notices):
     document = copy.deepcopy(DOCUMENT)
     document["notices"] = notices
     return parse_programme(document)
-
-
-def problems_of(change):
-    document = copy.deepcopy(DOCUMENT)
-    change(document)
-    with pytest.raises(ProgrammeError) as caught:
-        parse_programme(document)
-    return caught.value.problems
 
 
 def became_available_for(expiry, programme=DEFAULT):
