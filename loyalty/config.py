@@ -1,10 +1,28 @@
 """Configuration from the environment (api.md, "Configuration")."""
 import os
 
+from loyalty.outbox import schedule
+
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_TOKEN_MAX_AGE = 24 * 3600    # the longest a customer token may live, from its iat
 DEFAULT_KEY_CACHE_SECONDS = 2       # how long a revoked API key may still work in a running worker
 DEFAULT_WEBHOOK_TIMEOUT = 10.0      # seconds a receiver of events out has to answer
+
+
+def _seconds(name, value, default):
+    """A positive number of seconds (at most an hour); a bad value stops the service at start."""
+    try:
+        seconds = float(value) if value else default
+    except ValueError:
+        raise ValueError(f"{name}: a number of seconds, e.g. 10") from None
+    if not 0 < seconds <= 3600:
+        raise ValueError(f"{name}: more than 0 and at most 3600 seconds")
+    return seconds
+
+
+def _schedule(text):
+    schedule.parse(text)        # checked now: a bad schedule stops the service at start
+    return text
 
 
 def _flag(value):
@@ -47,8 +65,9 @@ def from_environ(environ, instance_path):
         "LOYALTY_KEY_CACHE_SECONDS": float(environ.get("LOYALTY_KEY_CACHE_SECONDS", DEFAULT_KEY_CACHE_SECONDS)),
         "LOYALTY_RATELIMIT_STORAGE_URI": environ.get("LOYALTY_RATELIMIT_STORAGE_URI") or "memory://",
         "LOYALTY_WEBHOOK_ALLOW_PRIVATE": _flag(environ.get("LOYALTY_WEBHOOK_ALLOW_PRIVATE")),
-        "LOYALTY_WEBHOOK_TIMEOUT": float(environ.get("LOYALTY_WEBHOOK_TIMEOUT") or DEFAULT_WEBHOOK_TIMEOUT),
-        "LOYALTY_WEBHOOK_RETRY_SCHEDULE": environ.get("LOYALTY_WEBHOOK_RETRY_SCHEDULE") or "",
+        "LOYALTY_WEBHOOK_TIMEOUT": _seconds("LOYALTY_WEBHOOK_TIMEOUT", environ.get("LOYALTY_WEBHOOK_TIMEOUT"),
+                                            DEFAULT_WEBHOOK_TIMEOUT),
+        "LOYALTY_WEBHOOK_RETRY_SCHEDULE": _schedule(environ.get("LOYALTY_WEBHOOK_RETRY_SCHEDULE") or ""),
         "MAX_CONTENT_LENGTH": int(environ.get("LOYALTY_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
         "API_TITLE": "loyalty",
         "API_VERSION": "v1",

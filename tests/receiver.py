@@ -11,10 +11,11 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 
 class Receiver:
-    def __init__(self, fail_first=0, status=500, hang_first=0, hang_seconds=0.0, redirect=False):
+    def __init__(self, fail_first=0, status=500, hang_first=0, hang_seconds=0.0, redirect=False, trickle=False):
         self.requests, self.lock = [], threading.Lock()
         self.fail_first, self.status = fail_first, status
         self.hang_first, self.hang_seconds, self.redirect = hang_first, hang_seconds, redirect
+        self.trickle = trickle         # answer 200 with a long body sent a byte every 0.2 s
         self.release = threading.Event()       # ends hangs early when set
         receiver = self
 
@@ -29,12 +30,27 @@ class Receiver:
                     number = len(receiver.requests)
                 if number <= receiver.hang_first:
                     receiver.release.wait(receiver.hang_seconds)
-                if receiver.redirect:
+                if receiver.trickle:
+                    self._trickle()
+                elif receiver.redirect:
                     self._answer(302, b"moved", {"Location": "http://127.0.0.1:9/elsewhere"})
                 elif number <= receiver.fail_first:
                     self._answer(receiver.status, b'{"error": "try later"}')
                 else:
                     self._answer(200, b'{"ok": true}')
+
+            def _trickle(self):
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Length", "100")
+                    self.end_headers()
+                    for _ in range(100):
+                        if receiver.release.wait(0.2):
+                            return
+                        self.wfile.write(b"x")
+                        self.wfile.flush()
+                except OSError:
+                    pass
 
             def _answer(self, status, body, headers=None):
                 try:

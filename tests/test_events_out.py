@@ -282,3 +282,45 @@ def test_api_actions_and_failed_events_are_sent(app, client, receiver):
     assert failed["data"]["source"] == "shop" and failed["data"]["error"]["code"] == "order_conflict"
     assert [events[t]["sequence"] for t in ("points.earned", "points.adjusted", "points.redeemed",
                                             "priority.changed")] == [1, 2, 3, 4]
+
+
+def test_a_trickling_answer_is_cut_at_the_deadline(fast_app):
+    app = fast_app
+    slow = Receiver(trickle=True)
+    try:
+        register(app, slow.url)
+        deliver_shop(app.test_client(), purchase(customer="c-1", order="o-1"))
+        send_due(app)
+        [(status, error, latency_ms)] = attempt_log(app)
+        assert (status, error) == (200, "timed out") and latency_ms < 3000   # 100 bytes would take 20 s
+    finally:
+        slow.close()
+
+
+def test_an_endpoint_that_cannot_be_sent_to_does_not_hold_up_the_others(app, client, receiver):
+    _, secret = register(app, receiver.url)
+    register(app, "http://例子.localhost:1/hook")                          # a name that will not resolve
+    deliver_shop(client, purchase(customer="c-1", order="o-1"))
+    send_due(app)
+    send_due(app)
+    assert len(receiver.events(secret)) == 1                                # sent once, its outcome recorded
+    errors = [error for status, error, _ in attempt_log(app) if status is None]
+    assert len(errors) == 1 and errors[0].startswith("refused: the host name does not resolve")
+
+
+def test_a_disabled_endpoint_waits_and_is_sent_to_once_enabled(fast_app):
+    app = fast_app
+    flaky = Receiver(fail_first=1)
+    try:
+        endpoint_id, _ = register(app, flaky.url)
+        deliver_shop(app.test_client(), purchase(customer="c-1", order="o-1"))
+        send_due(app)                                                       # fails once: retry due at once
+        runner = app.test_cli_runner()
+        assert runner.invoke(args=["endpoints", "disable", str(endpoint_id)]).exit_code == 0
+        send_due(app)
+        assert len(flaky.requests) == 1 and deliveries(app) == [("pending", 1, "points.earned")]
+        assert runner.invoke(args=["endpoints", "enable", str(endpoint_id)]).exit_code == 0
+        send_due(app)
+        assert len(flaky.requests) == 2 and deliveries(app) == [("delivered", 2, "points.earned")]
+    finally:
+        flaky.close()

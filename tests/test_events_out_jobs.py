@@ -1,7 +1,7 @@
 """Events out from the scheduled jobs (release, expiry, review, and the dated ones: birthday,
 points about to expire, a tier a review would lower), each once however often the jobs run;
 imported history sends nothing; refused endpoint URLs; the admin API."""
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -115,6 +115,9 @@ def test_imported_history_sends_nothing(app, runner, tmp_path, client, receiver)
     ("https://100.100.100.200/hook", "link-local or metadata"),
     ("https://[fe80::1]/hook", "link-local or metadata"),
     ("https://[::ffff:10.0.0.1]/hook", "private"),
+    ("https://[2002:0a00:0001::1]/hook", "private"),                       # 6to4 around 10.0.0.1
+    ("https://[2002:a9fe:a9fe::1]/hook", "link-local or metadata"),         # 6to4 around the metadata service
+    ("https://[fec0::1]/hook", "site-local"),
     ("https://0.0.0.0/hook", "private"),
     ("https://user:pw@93.184.216.34/hook", "credentials"),
     ("https://no-such-host.invalid/hook", "does not resolve"),
@@ -173,3 +176,22 @@ def test_the_admin_api_manages_endpoints_and_reads_the_delivery_log(app, client,
     assert client.get(f"/v1/admin/deliveries/{item['id']}", headers=bearer(admin)).status_code == 404
     unknown = runner.invoke(args=["deliveries", "replay", "999"])
     assert unknown.exit_code == 1 and "No such delivery" in unknown.output
+
+
+def test_a_manual_priority_that_ends_is_announced_once(app, client, runner, receiver):
+    _, secret = register(app, receiver.url, "--events", "priority.changed")
+    support = make_key(runner, "support")
+    buy(client, "o-1", 10_000, customer="c-1", at=datetime.now(timezone.utc) - DAY)       # standard tier
+    until = datetime.now(timezone.utc) + 2 * DAY
+    answer = client.post("/v1/support/customers/c-1/priority", json={"reason": "complaint",
+                                                                     "until": until.isoformat()},
+                         headers=bearer(support))
+    assert answer.status_code == 200
+    jobs(runner, until - DAY)                                                # still on: nothing
+    jobs(runner, until + DAY)
+    jobs(runner, until + DAY + timedelta(hours=2))                           # again the same day: nothing
+    events = received(app, receiver, secret)
+    assert [(e["data"]["why"], e["data"]["to"]) for e in events] == [
+        ("manual", {"priority": True, "response_target_hours": 2}),
+        ("manual", {"priority": False, "response_target_hours": 14})]
+    assert events[1]["data"]["reason"] == "complaint" and events[1]["data"]["ended"].startswith(until.date().isoformat())

@@ -138,6 +138,6 @@ def _mark_failed(session, programme, row_id, error, now):
                                     f"Applying this event raised {type(error).__name__}; see the worker's log."))
               for row in inbox.claim(session, 1, ids=[row_id])]
     inbox.write_outcomes(session, {event.row_id: event.outcome for event in events}, now)
-    outbox.record(session, programme, [failed(event) for event in events], now)
+    outbox.record(session, programme, [failed(event) for event in events if event.source != "import"], now)
     session.commit()
     return events

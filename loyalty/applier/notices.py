@@ -51,9 +51,10 @@ def priority_change(programme, tier_before, why, now, row):
     return priority_moved(programme, tier_before, row.tier, manual_priority(row), why, now)
 
 
-def priority_moved(programme, tier_before, tier_after, manual, why, now):
-    """`priority.changed` data when a tier change moved the support flags (None: it did not)."""
-    old = support_flags(programme, tier_before, manual, now)
+def priority_moved(programme, tier_before, tier_after, manual, why, now, before=None):
+    """`priority.changed` data when the support flags moved from `before` (default: now) to
+    now (None: they did not): a tier change, or a manual priority that ended."""
+    old = support_flags(programme, tier_before, manual, before or now)
     new = support_flags(programme, tier_after, manual, now)
     if (old.priority, old.response_target_hours) == (new.priority, new.response_target_hours):
         return None

@@ -1,4 +1,5 @@
-"""Dated events out: birthdays, points about to expire, tiers a review would lower. The rules
+"""Dated events out: birthdays, points about to expire, tiers a review would lower, manual
+priorities that have ended. The rules
 that decide each are rules/notices.py; this reads a range of customers in bulk, asks them,
 and records the events. Each carries a key (customer, what, which day), so a second run the
 same day, or after a crash, sends nothing twice. With no endpoint taking any of the three
@@ -13,16 +14,18 @@ from loyalty.jobs.batches import CUTOFF, keyset_ranges, lock_customers, sql
 from loyalty.models import Customer, SpendBucket
 from loyalty.outbox import record as outbox
 from loyalty.outbox.catalog import Notice
-from loyalty.services.balances import money
+from loyalty.applier.notices import priority_moved
+from loyalty.services.balances import manual_priority, money
 from loyalty.services.snapshots import standing_of
 from rules import birthday_today, downgrade_forecast, expiry_notices, window_start
 
-TYPES = ("customer.birthday", "points.expiring", "tier.will_downgrade")
+TYPES = ("customer.birthday", "points.expiring", "tier.will_downgrade", "priority.changed")
+MANUAL_LOOKBACK = timedelta(days=7)     # a manual priority that ended this recently, and was not announced
 NEXT = sql("""SELECT max(id) FROM (SELECT id FROM customers WHERE id > :after ORDER BY id LIMIT :size) AS batch""")
 LOTS = sql(expiry.REMAINING + " SELECT customer_id, available_on, points FROM remaining ORDER BY customer_id",
            CUTOFF).columns(customer_id=String, available_on=Date, points=BigInteger)
 
-ZERO = {"birthday": 0, "expiring": 0, "will_downgrade": 0}
+ZERO = {"birthday": 0, "expiring": 0, "will_downgrade": 0, "manual_priority_ended": 0}
 
 
 def ranges(session, programme, now, today, size):
@@ -79,6 +82,23 @@ def _will_downgrade(session, programme, now, today, after, upto):
     return notices
 
 
+def _manual_ended(session, programme, now, after, upto):
+    """`priority.changed` for a manual priority whose `until` has passed, when the flags it
+    gave go with it (a gold customer keeps priority through its tier)."""
+    rows = session.execute(_in_range(select(Customer), after, upto).where(
+        Customer.manual_priority_until <= now, Customer.manual_priority_until > now - MANUAL_LOOKBACK)).scalars()
+    notices = []
+    for customer in rows:
+        manual = manual_priority(customer)
+        moved = priority_moved(programme, customer.tier, customer.tier, manual, "manual", now,
+                               before=manual.until - timedelta(microseconds=1))
+        if moved is not None:
+            data = {**moved, "ended": manual.until, "reason": manual.reason}
+            notices.append(Notice("priority.changed", customer.id, data,
+                                  dedupe_key=f"manual_ended:{manual.until.isoformat()}:{customer.id}"))
+    return notices
+
+
 def apply(session, programme, now, today, after, upto):
     taken = outbox.subscribers(session)
     notices = []
@@ -88,9 +108,12 @@ def apply(session, programme, now, today, after, upto):
         notices += _expiring(session, programme, today, after, upto)
     if taken.get("tier.will_downgrade"):
         notices += _will_downgrade(session, programme, now, today, after, upto)
+    if taken.get("priority.changed"):
+        notices += _manual_ended(session, programme, now, after, upto)
     lock_customers(session, {notice.customer_id for notice in notices})
     outbox.record(session, programme, notices, now)
-    kinds = {"customer.birthday": "birthday", "points.expiring": "expiring", "tier.will_downgrade": "will_downgrade"}
+    kinds = {"customer.birthday": "birthday", "points.expiring": "expiring", "tier.will_downgrade": "will_downgrade",
+             "priority.changed": "manual_priority_ended"}
     counts = dict(ZERO)
     for notice in notices:
         counts[kinds[notice.type]] += 1

@@ -42,9 +42,13 @@ def parse(url):
 
 def allowed(address, scheme, allow_private):
     """May an event go to this IP address over this scheme? Raises Refused with the reason."""
-    ip = ipaddress.ip_address(address)
-    if getattr(ip, "ipv4_mapped", None):
-        ip = ip.ipv4_mapped
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if ip.version == 6:
+        if ip.is_site_local:
+            raise Refused(f"{ip} is a site-local address")
+        inner = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if inner is not None:       # an IPv4 address carried inside: judge that one
+            ip = inner
     if ip.is_loopback:
         return
     if scheme != "https":

@@ -3,7 +3,9 @@ or every event of a time range sent again to an endpoint, always with the event'
 (`webhook-id`), so a receiver that has it already can drop it."""
 import json
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from loyalty.errors import LoyaltyError
 from loyalty.extensions import db
@@ -67,6 +69,13 @@ def replay(delivery_id):
     return {"replayed": 1}
 
 
+def _adding():
+    """INSERT of deliveries that leaves out a pair another replay has just made."""
+    dialect = db.session.get_bind().dialect.name
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(Delivery).on_conflict_do_nothing(
+        index_elements=["endpoint_id", "event_id"])
+
+
 def replay_range(since, until, endpoint_id=None):
     """Send again every event created in [since, until) to the endpoint (or to every enabled
     endpoint), each a type it takes: deliveries it had start a new round; events it never
@@ -89,7 +98,7 @@ def replay_range(since, until, endpoint_id=None):
             Delivery.id.is_(None), OutboundEvent.fanned_out.is_(True))
         ids = db.session.execute(missing).scalars().all()
         if ids:
-            db.session.execute(insert(Delivery), [
+            db.session.execute(_adding(), [
                 {"event_id": event_id, "endpoint_id": endpoint.id, "status": "pending", "attempts": 0, "retry": 0,
                  "next_attempt_at": now, "round_started_at": now, "created_at": now} for event_id in ids])
         new += len(ids)

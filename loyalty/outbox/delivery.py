@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import urllib3
-from sqlalchemy import bindparam, insert, text, update
+from sqlalchemy import bindparam, insert, or_, text, update
 from standardwebhooks.webhooks import Webhook
 
 from loyalty.bulk import append
@@ -56,8 +56,29 @@ _OUTCOME = update(DELIVERIES).where(DELIVERIES.c.id == bindparam("row_id")).valu
     next_attempt_at=bindparam("s_next"), last_attempt_at=bindparam("s_at"), delivered_at=bindparam("s_delivered"),
     last_status=bindparam("s_last_status"), last_error=bindparam("s_error"))
 _SUCCEEDED = update(ENDPOINTS).where(ENDPOINTS.c.id == bindparam("row_id")).values(last_success_at=bindparam("s_at"))
-_DISABLE = update(ENDPOINTS).where(ENDPOINTS.c.id == bindparam("row_id"), ENDPOINTS.c.enabled.is_(True)).values(
+_DISABLE = update(ENDPOINTS).where(
+    ENDPOINTS.c.id == bindparam("row_id"), ENDPOINTS.c.enabled.is_(True),
+    or_(ENDPOINTS.c.last_success_at.is_(None), ENDPOINTS.c.last_success_at < bindparam("s_round"))).values(
     enabled=False, disabled_at=bindparam("s_at"), disabled_reason=bindparam("s_reason"))
+
+
+PARKED_UNTIL = datetime(9999, 1, 1, tzinfo=timezone.utc)
+_PARK = update(DELIVERIES).where(DELIVERIES.c.endpoint_id == bindparam("endpoint"),
+                                 DELIVERIES.c.status == "pending").values(next_attempt_at=PARKED_UNTIL)
+_UNPARK = update(DELIVERIES).where(DELIVERIES.c.endpoint_id == bindparam("endpoint"), DELIVERIES.c.status == "pending",
+                                   DELIVERIES.c.next_attempt_at == PARKED_UNTIL).values(
+    next_attempt_at=bindparam("now", type_=UTCDateTime))
+
+
+def park(session, endpoint_id):
+    """A disabled endpoint's pending deliveries wait out of the queue's way (they would be
+    due, and every claim would walk past them)."""
+    session.execute(_PARK, {"endpoint": endpoint_id})
+
+
+def unpark(session, endpoint_id):
+    """Enabled again: its waiting deliveries are due now."""
+    session.execute(_UNPARK, {"endpoint": endpoint_id, "now": utcnow()})
 
 
 @dataclass(frozen=True)
@@ -80,6 +101,7 @@ class Sender:
 
     def __init__(self, timeout=10.0, allow_private=False, threads=16):
         self.timeout, self.allow_private = urllib3.Timeout(total=timeout), allow_private
+        self.deadline = timeout
         self.pools, self.size = {}, threads
         self.threads = ThreadPoolExecutor(threads, thread_name_prefix="webhook")
 
@@ -94,7 +116,15 @@ class Sender:
         return self.pools[key]
 
     def post(self, url, body, headers):
+        """One attempt; never raises: whatever goes wrong is the attempt's error."""
         started = time.monotonic()
+        try:
+            return self._post(url, body, headers, started)
+        except Exception as error:      # a bug or an odd URL must not stop the round's outcomes being recorded
+            log.exception("sending to endpoint failed unexpectedly")
+            return Answer(None, int((time.monotonic() - started) * 1000), "", f"error ({type(error).__name__})")
+
+    def _post(self, url, body, headers, started):
 
         def answer(status=None, response="", error=None):
             return Answer(status, int((time.monotonic() - started) * 1000), response, error)
@@ -106,6 +136,8 @@ class Sender:
         except Exception as error:      # a URL that no longer parses: say so, never crash the round
             return answer(error=f"refused: {type(error).__name__}")
         default_port = 443 if scheme == "https" else 80
+        if not host.isascii():
+            host = host.encode("idna").decode("ascii")      # the Host header and TLS name in ASCII
         host_header = host if port == default_port else f"{host}:{port}"
         if ":" in host and not host.startswith("["):
             host_header = f"[{host}]" if port == default_port else f"[{host}]:{port}"
@@ -116,14 +148,16 @@ class Sender:
         except urllib3.exceptions.HTTPError as error:
             return answer(error=_reason(error))
         try:
-            head = reply.read(READ_AT_MOST, decode_content=False)
-            if reply.read(1, decode_content=False):
-                reply.close()                   # too long to read to the end: do not reuse the connection
-            else:
+            head, finished = self._read(reply, started)
+            if finished:
                 reply.release_conn()
+            else:
+                reply.close()                   # too long, or too slow, to read to the end: no reuse
         except urllib3.exceptions.HTTPError as error:
             reply.close()
             return answer(reply.status, error=_reason(error))
+        if not finished and time.monotonic() - started >= self.deadline:
+            return answer(reply.status, error="timed out")
         text_head = head[:RESPONSE_KEPT * 4].decode("utf-8", "replace")[:RESPONSE_KEPT]
         error = None
         if 300 <= reply.status < 400:
@@ -131,6 +165,20 @@ class Sender:
         elif not 200 <= reply.status < 300:
             error = f"HTTP {reply.status}"
         return answer(reply.status, text_head, error)
+
+    def _read(self, reply, started):
+        """The answer's first READ_AT_MOST bytes, in chunks, within the attempt's deadline (a
+        receiver trickling a byte a second cannot hold a sender thread for long). Answers
+        (bytes, whether the answer was read to its end)."""
+        head = b""
+        while len(head) < READ_AT_MOST:
+            if time.monotonic() - started >= self.deadline:
+                return head, False
+            chunk = reply.read1(4096, decode_content=False)
+            if not chunk:
+                return head, True
+            head += chunk
+        return head[:READ_AT_MOST], not reply.read(1, decode_content=False)
 
     def close(self):
         self.threads.shutdown(wait=True)
@@ -205,9 +253,22 @@ def deliver_due(session, sender, waits, limit=200):
     answers = list(sender.threads.map(lambda row: sender.post(row.url, row.body, headers_for(row, utcnow())), rows))
     if not postgres:
         session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+        rows, answers = _still_claimed(session, rows, answers)
     _record(session, rows, answers, waits, utcnow())
     session.commit()
     return len(rows)
+
+
+_ROUNDS = text("SELECT id, round_started_at FROM deliveries WHERE status = 'pending' AND id IN :ids").bindparams(
+    bindparam("ids", expanding=True)).columns(round_started_at=UTCDateTime)
+
+
+def _still_claimed(session, rows, answers):
+    """SQLite sends without holding its rows: keep the outcomes of deliveries still pending
+    in the round that was claimed (not removed with their endpoint, not replayed meanwhile)."""
+    rounds = dict(session.execute(_ROUNDS, {"ids": [row.id for row in rows]}).all())
+    kept = [(row, answer) for row, answer in zip(rows, answers) if rounds.get(row.id) == row.round_started_at]
+    return [row for row, _ in kept], [answer for _, answer in kept]
 
 
 def _record(session, rows, answers, waits, now):
@@ -224,17 +285,19 @@ def _record(session, rows, answers, waits, now):
         outcomes.append(_outcome(row, "pending" if following else "failed", retry, following or now, now, answer))
         if following is None:
             exhausted.setdefault(row.endpoint_id, (row, answer))
+    if not attempts:
+        return
     session.execute(insert(ATTEMPTS), attempts)
     session.execute(_OUTCOME, outcomes)
-    if succeeded:
-        session.execute(_SUCCEEDED, [{"row_id": endpoint_id, "s_at": at} for endpoint_id, at in succeeded.items()])
-    disabling = [{"row_id": endpoint_id, "s_at": now, "s_reason": _disabled_because(row, answer, now)}
-                 for endpoint_id, (row, answer) in exhausted.items()
-                 if endpoint_id not in succeeded and (row.last_success_at is None
-                                                      or row.last_success_at < row.round_started_at)]
-    if disabling:
-        session.execute(_DISABLE, disabling)
-        for item in disabling:
+    if succeeded:       # endpoint rows in id order: two senders never wait on each other crosswise
+        session.execute(_SUCCEEDED, [{"row_id": endpoint_id, "s_at": succeeded[endpoint_id]}
+                                     for endpoint_id in sorted(succeeded)])
+    disabling = [{"row_id": endpoint_id, "s_at": now, "s_round": row.round_started_at,
+                  "s_reason": _disabled_because(row, answer, now)}
+                 for endpoint_id, (row, answer) in sorted(exhausted.items()) if endpoint_id not in succeeded]
+    for item in disabling:
+        if session.execute(_DISABLE, item).rowcount:
+            park(session, item["row_id"])
             log.warning("webhook endpoint %s disabled: %s", item["row_id"], item["s_reason"])
 
 

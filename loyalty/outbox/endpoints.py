@@ -14,7 +14,7 @@ from loyalty.extensions import db
 from loyalty.inputs import clip
 from loyalty.models import Delivery, DeliveryAttempt, WebhookEndpoint
 from loyalty.models.types import utcnow
-from loyalty.outbox import addresses
+from loyalty.outbox import addresses, delivery
 from loyalty.outbox.catalog import TYPES
 
 OVERLAP = timedelta(hours=24)
@@ -67,6 +67,7 @@ def disable(endpoint_id, reason="disabled by an admin"):
     endpoint = find(endpoint_id)
     endpoint.enabled, endpoint.disabled_at = False, utcnow()
     endpoint.disabled_reason = clip(reason, WebhookEndpoint.disabled_reason)
+    delivery.park(db.session, endpoint.id)
     db.session.commit()
     return endpoint
 
@@ -76,6 +77,7 @@ def enable(endpoint_id):
     sent with a replay of that time range."""
     endpoint = find(endpoint_id)
     endpoint.enabled, endpoint.disabled_reason, endpoint.disabled_at = True, None, None
+    delivery.unpark(db.session, endpoint.id)
     db.session.commit()
     return endpoint
 
