@@ -190,8 +190,9 @@ def test_a_manual_priority_that_ends_is_announced_once(app, client, runner, rece
     jobs(runner, until - DAY)                                                # still on: nothing
     jobs(runner, until + DAY)
     jobs(runner, until + DAY + timedelta(hours=2))                           # again the same day: nothing
-    events = received(app, receiver, secret)
+    events = sorted(received(app, receiver, secret), key=lambda e: e["sequence"])
     assert [(e["data"]["why"], e["data"]["to"]) for e in events] == [
         ("manual", {"priority": True, "response_target_hours": 2}),
         ("manual", {"priority": False, "response_target_hours": 14})]
-    assert events[1]["data"]["reason"] == "complaint" and events[1]["data"]["ended"].startswith(until.date().isoformat())
+    ended = events[1]["data"]
+    assert ended["reason"] == "complaint" and ended["ended"].startswith(until.date().isoformat())

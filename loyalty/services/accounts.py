@@ -114,7 +114,9 @@ def set_priority(programme, customer_id, reason, until, actor, now):
     db.session.add(SupportAction(customer_id=customer_id, kind="manual_priority", reason=reason, until=until,
                                  actor=actor, at=now))
     result = flags(programme, customer, now)
-    if (before["priority"], before["response_target_hours"]) != (result["priority"], result["response_target_hours"]):
+    moved = (before["priority"], before["response_target_hours"]) != (result["priority"],
+                                                                     result["response_target_hours"])
+    if moved:
         db.session.flush()
         outbox.record(db.session, programme, [Notice("priority.changed", customer_id, {
             "from": {"priority": before["priority"], "response_target_hours": before["response_target_hours"]},
