@@ -7,6 +7,7 @@ from loyalty import (api, auth, config, errors, event_commands, extensions, heal
                      programme, reconcile, webhooks, worker)
 from loyalty.imports import command as import_command
 from loyalty.outbox import commands as outbox_commands
+from loyalty.reports import command as report_command
 
 
 def create_app(test_config=None):
@@ -33,5 +34,6 @@ def create_app(test_config=None):
     event_commands.init_app(app)
     import_command.init_app(app)
     outbox_commands.init_app(app)
+    report_command.init_app(app)
     metrics.init_app(app)
     return app

@@ -1,0 +1,35 @@
+"""Reports for admins: `/v1/admin/reports/accounting` and `/v1/admin/reports/liability`,
+JSON or CSV (`?format=csv`); the same as `loyalty report`."""
+import marshmallow as ma
+from flask import Response
+from marshmallow import validate
+
+from loyalty import inputs
+from loyalty.api.errors import documented_errors
+from loyalty.auth import require
+from loyalty.inputs import Blueprint
+from loyalty.reports import command
+
+blp = Blueprint("reports", __name__, url_prefix="/v1/admin/reports", description="Points accounting and liability.")
+
+
+class ReportQuery(ma.Schema):
+    start = inputs.Date(data_key="from", metadata={"description": "First day (default: this month's first)."})
+    end = inputs.Date(data_key="to", metadata={"description": "Last day (default: today)."})
+    period = ma.fields.String(load_default="month", validate=validate.OneOf(("day", "month")))
+    format = ma.fields.String(load_default="json", validate=validate.OneOf(("json", "csv")))
+
+
+@blp.route("/<any(accounting, liability):name>")
+@require("admin")
+@blp.arguments(ReportQuery, location="query")
+@blp.response(200, description="The report: JSON, or CSV with `format=csv`.")
+@documented_errors(400, 401, 403, 422)
+def report(query, name):
+    """`accounting`: {"period", "periods": [{"start", "end", "opening", "earned", "corrected", "adjusted",
+    "redeemed", "expired", "clawed_back", "released", "closing"}]}; `liability`: {"available", "pending",
+    "value", "expected_breakage", "expected_cost"}."""
+    result = command.report(name, query.get("start"), query.get("end"), query["period"])
+    if query["format"] == "csv":
+        return Response(command.as_csv(command.rows_of(name, result)), mimetype="text/csv")
+    return result
