@@ -17,7 +17,7 @@ from loyalty.reports.command import report
 from rules import local_date
 from rules.redemption import points_value
 from tests.api import bearer, make_key
-from tests.webhooks import deliver_shop, purchase
+from tests.webhooks import deliver_shop, purchase, refund
 
 KINDS = [("earn", "pending", 1), ("welcome", "pending", 1), ("correction", "pending", 0),
          ("correction", "available", 0), ("clawback", "pending", -1), ("clawback", "available", -1),
@@ -126,3 +126,38 @@ def test_the_liability_values_what_is_owed_with_breakage_from_history(app, clien
     assert owed["expected_cost"] == {"amount": value - value // 4, "currency": programme.currency}
     rows = runner.invoke(args=["report", "liability", "--format", "csv"]).output
     assert list(csv.DictReader(io.StringIO(rows)))[0]["value_amount"] == str(value)
+
+
+def test_customer_measures_on_a_small_history_equal_the_ones_worked_out_by_hand(app, client, runner):
+    today = NOW.date()
+
+    def at(days_ago):
+        return int(datetime.combine(today - timedelta(days=days_ago), time(12), tzinfo=timezone.utc).timestamp())
+    for customer, order, amount, days_ago in (("c-1", "o-1", 10_000, 400), ("c-1", "o-2", 20_000, 30),
+                                              ("c-2", "o-3", 5_000, 300), ("c-3", "o-4", 15_000, 10),
+                                              ("c-3", "o-5", 3_000, 5), ("c-4", "o-6", 8_000, 200)):
+        assert deliver_shop(client, purchase(customer=customer, order=order, amount=amount,
+                                             created=at(days_ago))) == "processed"
+    assert deliver_shop(client, refund(order="o-4", refund_id="r-1", amount=15_000, created=at(9))) == "processed"
+    assert deliver_shop(client, refund(order="o-6", refund_id="r-2", amount=2_000, created=at(199))) == "processed"
+    result = runner.invoke(args=["report", "customers", "--format", "json", "--to", today.isoformat()])
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.output)
+    # By hand: buyers c-1 (2 orders, 30,000, last 30 days ago), c-2 (5,000, 300 days ago),
+    # c-3 (its refunded order does not count: 3,000, 5 days ago), c-4 (8,000 less 2,000, 200
+    # days ago). Active (under 180 days): c-1, c-3. Orders 5, net spend 44,000: 8,800 an
+    # order. Each bought once in the last year: 1 a year. Churn 2 of 4: 2 years retained.
+    assert found["all"] == {"customers": 4, "active": 2, "churned": 2, "churn_rate": 0.5,
+                            "repeat_purchase_rate": 0.25, "average_order_value": {"amount": 8800, "currency": "EUR"},
+                            "purchases_a_year": 1.0, "years_retained": 2.0,
+                            "lifetime_value": {"amount": 17_600, "currency": "EUR"}}
+    assert found["by_tier"]["standard"] == found["all"] and found["by_tier"]["gold"]["customers"] == 0
+    first_month = f"{(today - timedelta(days=400)):%Y-%m}"
+    [oldest] = [row for row in found["cohort_retention"] if row["cohort"] == first_month]
+    assert oldest["customers"] == 1 and oldest["months"][0] == 1.0 and oldest["months"][-1] == 1.0
+    assert sum(oldest["months"]) == 2.0
+    assert found["by_cohort"][first_month]["lifetime_value"] == {"amount": 15_000 * 1 * 10, "currency": "EUR"}
+    shorter = json.loads(runner.invoke(args=["report", "customers", "--format", "json", "--churn-days", "400"]).output)
+    assert shorter["all"]["churned"] == 0 and shorter["all"]["years_retained"] == 10.0
+    table = runner.invoke(args=["report", "customers"]).output.splitlines()
+    assert table[0].split()[0] == "group" and table[1].split()[0] == "all"

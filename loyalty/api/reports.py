@@ -18,9 +18,11 @@ class ReportQuery(ma.Schema):
     end = inputs.Date(data_key="to", metadata={"description": "Last day (default: today)."})
     period = ma.fields.String(load_default="month", validate=validate.OneOf(("day", "month")))
     format = ma.fields.String(load_default="json", validate=validate.OneOf(("json", "csv")))
+    churn_days = ma.fields.Integer(load_default=180, validate=validate.Range(1, 3650),
+                                   metadata={"description": "customers: churned after this many days without a purchase."})
 
 
-@blp.route("/<any(accounting, liability):name>")
+@blp.route("/<any(accounting, liability, customers):name>")
 @require("admin")
 @blp.arguments(ReportQuery, location="query")
 @blp.response(200, description="The report: JSON, or CSV with `format=csv`.")
@@ -28,8 +30,10 @@ class ReportQuery(ma.Schema):
 def report(query, name):
     """`accounting`: {"period", "periods": [{"start", "end", "opening", "earned", "corrected", "adjusted",
     "redeemed", "expired", "clawed_back", "released", "closing"}]}; `liability`: {"available", "pending",
-    "value", "expected_breakage", "expected_cost"}."""
-    result = command.report(name, query.get("start"), query.get("end"), query["period"])
+    "value", "expected_breakage", "expected_cost"}; `customers` (as of `to`): {"as_of", "churn_days", "all",
+    "by_tier", "by_cohort", "cohort_retention"}, each group with customers, active, churned, churn_rate,
+    repeat_purchase_rate, average_order_value, purchases_a_year, years_retained, lifetime_value."""
+    result = command.report(name, query.get("start"), query.get("end"), query["period"], query["churn_days"])
     if query["format"] == "csv":
         return Response(command.as_csv(command.rows_of(name, result)), mimetype="text/csv")
     return result

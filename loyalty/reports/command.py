@@ -12,9 +12,10 @@ from loyalty.errors import LoyaltyError
 from loyalty.extensions import db
 from loyalty.programme import current_programme
 from loyalty.reports.accounting import accounting
+from loyalty.reports.customers import customers, rows as customer_rows
 from loyalty.reports.liability import liability
 
-NAMES = ("accounting", "liability")
+NAMES = ("accounting", "liability", "customers")
 
 
 @contextmanager
@@ -33,13 +34,15 @@ def snapshot(session):
         session.rollback()
 
 
-def report(name, start=None, end=None, by="month"):
+def report(name, start=None, end=None, by="month", churn_days=180):
     session, programme = db.session, current_programme()
     with snapshot(session):
         if name == "accounting":
             return accounting(session, programme, start, end, by)
         if name == "liability":
             return liability(session, programme)
+        if name == "customers":
+            return customers(session, programme, end, churn_days)
     raise LoyaltyError(404, "not_found", f"No report called {name!r}; there are: {', '.join(NAMES)}.")
 
 
@@ -47,6 +50,8 @@ def rows_of(name, result):
     """The report as rows of flat cells (table and CSV)."""
     if name == "accounting":
         return result["periods"]
+    if name == "customers":
+        return customer_rows(result)
     flat = {}
     for key, value in result.items():
         if isinstance(value, dict):
@@ -80,11 +85,14 @@ def as_table(rows):
 @click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Last day (default: today).")
 @click.option("--period", "by", type=click.Choice(("day", "month")), default="month", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(("table", "csv", "json")), default="table", show_default=True)
+@click.option("--churn-days", default=180, show_default=True, type=click.IntRange(1, 3650),
+              help="customers: churned after this many days without a purchase.")
 @with_appcontext
-def report_command(name, start, end, by, fmt):
-    """Points accounting by period, or the points liability, from the ledger."""
+def report_command(name, start, end, by, fmt, churn_days):
+    """Points accounting by period, the points liability, or customers (retention, lifetime
+    value), from the ledger and the orders. customers is as of --to (default: today)."""
     try:
-        result = report(name, start.date() if start else None, end.date() if end else None, by)
+        result = report(name, start.date() if start else None, end.date() if end else None, by, churn_days)
     except LoyaltyError as error:
         raise click.ClickException(error.message) from None
     if fmt == "json":
