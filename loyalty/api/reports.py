@@ -18,8 +18,8 @@ class ReportQuery(ma.Schema):
     end = inputs.Date(data_key="to", metadata={"description": "Last day (default: today)."})
     period = ma.fields.String(load_default="month", validate=validate.OneOf(("day", "month")))
     format = ma.fields.String(load_default="json", validate=validate.OneOf(("json", "csv")))
-    churn_days = ma.fields.Integer(load_default=180, validate=validate.Range(1, 3650),
-                                   metadata={"description": "customers: churned after this many days without a purchase."})
+    churn_days = ma.fields.Integer(load_default=180, validate=validate.Range(1, 3650), metadata={
+        "description": "customers: churned after this many days without a purchase."})
 
 
 @blp.route("/<any(accounting, liability, customers):name>")
