@@ -161,3 +161,27 @@ def test_customer_measures_on_a_small_history_equal_the_ones_worked_out_by_hand(
     assert shorter["all"]["churned"] == 0 and shorter["all"]["years_retained"] == 10.0
     table = runner.invoke(args=["report", "customers"]).output.splitlines()
     assert table[0].split()[0] == "group" and table[1].split()[0] == "all"
+
+
+def test_the_tier_mix_follows_purchases_and_reviews(app, client, runner):
+    today = NOW.date()
+
+    def day(days_ago):
+        return datetime.combine(today - timedelta(days=days_ago), time(12), tzinfo=timezone.utc)
+    assert deliver_shop(client, purchase(customer="c-1", order="o-1", amount=150_000,
+                                         created=int(day(400).timestamp()))) == "processed"        # gold
+    assert deliver_shop(client, purchase(customer="c-2", order="o-2", amount=10_000,
+                                         created=int(day(100).timestamp()))) == "processed"
+    result = runner.invoke(args=["jobs", "run", "--now", day(30).isoformat(), "--only", "review"])
+    assert result.exit_code == 0, result.output                              # held 370 days, spend aged out
+    found = json.loads(runner.invoke(args=["report", "tiers", "--format", "json", "--from",
+                                           f"{day(400):%Y-%m}-01"]).output)["months"]
+    by_month = {row["month"]: row for row in found}
+    bought = by_month[f"{day(400):%Y-%m}"]
+    assert bought["tiers"]["gold"] == 1 and bought["up"] == 1
+    lowered = by_month[f"{day(30):%Y-%m}"]
+    assert lowered["down"] == 1
+    assert found[-1]["tiers"] == {"standard": 2, "gold": 0, "platinum": 0} and found[-1]["end"] == today.isoformat()
+    assert sum(row["up"] for row in found) == 1 and sum(row["down"] for row in found) == 1
+    csv_rows = list(csv.DictReader(io.StringIO(runner.invoke(args=["report", "tiers", "--format", "csv"]).output)))
+    assert csv_rows[-1]["tier_standard"] == "2"

@@ -22,7 +22,7 @@ class ReportQuery(ma.Schema):
         "description": "customers: churned after this many days without a purchase."})
 
 
-@blp.route("/<any(accounting, liability, customers):name>")
+@blp.route("/<any(accounting, liability, customers, tiers):name>")
 @require("admin")
 @blp.arguments(ReportQuery, location="query")
 @blp.response(200, description="The report: JSON, or CSV with `format=csv`.")
@@ -32,7 +32,8 @@ def report(query, name):
     "redeemed", "expired", "clawed_back", "released", "closing"}]}; `liability`: {"available", "pending",
     "value", "expected_breakage", "expected_cost"}; `customers` (as of `to`): {"as_of", "churn_days", "all",
     "by_tier", "by_cohort", "cohort_retention"}, each group with customers, active, churned, churn_rate,
-    repeat_purchase_rate, average_order_value, purchases_a_year, years_retained, lifetime_value."""
+    repeat_purchase_rate, average_order_value, purchases_a_year, years_retained, lifetime_value; `tiers`: {"months":
+    [{"month", "end", "tiers": {name: customers at the month's end}, "up", "down"}]}."""
     result = command.report(name, query.get("start"), query.get("end"), query["period"], query["churn_days"])
     if query["format"] == "csv":
         return Response(command.as_csv(command.rows_of(name, result)), mimetype="text/csv")

@@ -38,6 +38,10 @@ UPDATE = sql("""UPDATE customers SET tier = :tier, tier_since = :since, tier_flo
                 WHERE id = :id""", bindparam("since", type_=UTCDateTime), bindparam("floor_since", type_=UTCDateTime))
 
 
+REVIEWED = sql("INSERT INTO tier_reviews (customer_id, at, from_tier, to_tier) VALUES (:customer_id, :at, :from_tier, "
+              ":to_tier)", bindparam("at", type_=UTCDateTime))
+
+
 def _due(programme, now):
     policy = programme.tier_policy
     return {"lowest": programme.lowest_tier.name, "held_before": now - timedelta(days=policy.hold_days),
@@ -68,5 +72,8 @@ def apply(session, programme, now, today, after, upto):
                         Notice("priority.changed", row.id, partial(priority_change, programme, row.tier, "tier", now))]
     if changes:
         session.execute(UPDATE, changes)
+    if notices:     # the tier history: what the review changed (reports read it)
+        session.execute(REVIEWED, [{"customer_id": n.customer_id, "at": now, "from_tier": n.data["from"],
+                                    "to_tier": n.data["to"]} for n in notices if n.type == "tier.changed"])
     outbox.record(session, programme, notices, now)
     return {"reviewed": len(ids), "changed": changed}

@@ -6,8 +6,8 @@ from loyalty.models.ledger import LedgerEntry
 from loyalty.models.order import Order
 from loyalty.models.outbox import Delivery, DeliveryAttempt, OutboundEvent, WebhookEndpoint
 from loyalty.models.support import Redemption, SupportAction
-from loyalty.models.timeline import ParkedRefund, SpendBucket, TimelineEvent
+from loyalty.models.timeline import ParkedRefund, SpendBucket, TierReview, TimelineEvent
 from loyalty.models.webhook_event import WebhookEvent
 
 __all__ = ["ApiKey", "Customer", "Delivery", "DeliveryAttempt", "LedgerEntry", "Order", "OutboundEvent", "ParkedRefund",
-           "Redemption", "SpendBucket", "SupportAction", "TimelineEvent", "WebhookEndpoint", "WebhookEvent"]
+           "Redemption", "SpendBucket", "SupportAction", "TierReview", "TimelineEvent", "WebhookEndpoint", "WebhookEvent"]

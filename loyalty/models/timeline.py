@@ -34,6 +34,20 @@ class TimelineEvent(db.Model):
     order_after = mapped_column(JSON, nullable=False)
 
 
+class TierReview(db.Model):
+    """A tier the periodic review changed. With the timeline's snapshots (the tier after
+    each purchase and refund) it makes the whole history of a customer's tier."""
+
+    __tablename__ = "tier_reviews"
+    __table_args__ = (Index("ix_tier_reviews_customer_at", "customer_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), nullable=False)
+    at = mapped_column(UTCDateTime, nullable=False)
+    from_tier: Mapped[str] = mapped_column(String(32), nullable=False)
+    to_tier: Mapped[str] = mapped_column(String(32), nullable=False)
+
+
 class SpendBucket(db.Model):
     """Net spend of one customer on one day (programme time zone): qualifying spend is the
     sum of at most a window's worth of these rows, whatever the number of purchases."""

@@ -14,8 +14,9 @@ from loyalty.programme import current_programme
 from loyalty.reports.accounting import accounting
 from loyalty.reports.customers import customers, rows as customer_rows
 from loyalty.reports.liability import liability
+from loyalty.reports.tiers import rows as tier_rows, tiers
 
-NAMES = ("accounting", "liability", "customers")
+NAMES = ("accounting", "liability", "customers", "tiers")
 
 
 @contextmanager
@@ -43,6 +44,8 @@ def report(name, start=None, end=None, by="month", churn_days=180):
             return liability(session, programme)
         if name == "customers":
             return customers(session, programme, end, churn_days)
+        if name == "tiers":
+            return tiers(session, programme, start, end)
     raise LoyaltyError(404, "not_found", f"No report called {name!r}; there are: {', '.join(NAMES)}.")
 
 
@@ -52,6 +55,8 @@ def rows_of(name, result):
         return result["periods"]
     if name == "customers":
         return customer_rows(result)
+    if name == "tiers":
+        return tier_rows(result)
     flat = {}
     for key, value in result.items():
         if isinstance(value, dict):
