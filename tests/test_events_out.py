@@ -28,10 +28,21 @@ def fast_app(app, app_factory, database_url):
 
 
 @pytest.fixture
-def receiver():
-    made = Receiver()
-    yield made
-    made.close()
+def receiver(make_receiver):
+    return make_receiver()
+
+
+@pytest.fixture
+def make_receiver():
+    """Receivers made as the test asks (Receiver's options), all closed afterwards."""
+    made = []
+
+    def make(**options):
+        made.append(Receiver(**options))
+        return made[-1]
+    yield make
+    for one in made:
+        one.close()
 
 
 def register(app, url, *options):
@@ -121,66 +132,54 @@ def test_sequence_numbers_order_one_customers_events(app, client, receiver):
     assert len({e["id"] for e in events}) == len(events)
 
 
-def test_a_receiver_failing_n_times_gets_the_event_once_with_n_failures_logged(fast_app):
+def test_a_receiver_failing_n_times_gets_the_event_once_with_n_failures_logged(fast_app, make_receiver):
     app = fast_app
-    failing = Receiver(fail_first=3, status=503)
-    try:
-        register(app, failing.url)
-        deliver_shop(app.test_client(), purchase(customer="c-1", order="o-1"))
-        send_until_settled(app)
-        assert len(failing.requests) == 4 and len(set(failing.ids())) == 1
-        assert deliveries(app) == [("delivered", 4, "points.earned")]
-        assert [(status, error) for status, error, _ in attempt_log(app)] == [(503, "HTTP 503")] * 3 + [(200, None)]
-    finally:
-        failing.close()
+    failing = make_receiver(fail_first=3, status=503)
+    register(app, failing.url)
+    deliver_shop(app.test_client(), purchase(customer="c-1", order="o-1"))
+    send_until_settled(app)
+    assert len(failing.requests) == 4 and len(set(failing.ids())) == 1
+    assert deliveries(app) == [("delivered", 4, "points.earned")]
+    assert [(status, error) for status, error, _ in attempt_log(app)] == [(503, "HTTP 503")] * 3 + [(200, None)]
 
 
-def test_a_receiver_that_hangs_is_timed_out_and_tried_again(fast_app):
+def test_a_receiver_that_hangs_is_timed_out_and_tried_again(fast_app, make_receiver):
     app = fast_app
-    hanging = Receiver(hang_first=1, hang_seconds=5)
-    try:
-        register(app, hanging.url)
-        deliver_shop(app.test_client(), purchase(customer="c-1", order="o-1"))
-        send_due(app)
-        [(status, error, latency_ms)] = attempt_log(app)
-        assert status is None and error == "timed out" and latency_ms < 4000
-        send_until_settled(app)
-        assert deliveries(app) == [("delivered", 2, "points.earned")]
-        assert len(set(hanging.ids())) == 1 and len(hanging.ids()) == 2
-    finally:
-        hanging.close()
+    hanging = make_receiver(hang_first=1, hang_seconds=5)
+    register(app, hanging.url)
+    deliver_shop(app.test_client(), purchase(customer="c-1", order="o-1"))
+    send_due(app)
+    [(status, error, latency_ms)] = attempt_log(app)
+    assert status is None and error == "timed out" and latency_ms < 4000
+    send_until_settled(app)
+    assert deliveries(app) == [("delivered", 2, "points.earned")]
+    assert len(set(hanging.ids())) == 1 and len(hanging.ids()) == 2
 
 
-def test_redirects_are_not_followed(fast_app):
+def test_redirects_are_not_followed(fast_app, make_receiver):
     app = fast_app
-    moving = Receiver(redirect=True)
-    try:
-        register(app, moving.url)
-        deliver_shop(app.test_client(), purchase(customer="c-1", order="o-1"))
-        send_due(app)
-        assert [(status, error) for status, error, _ in attempt_log(app)] == [(302, "redirect not followed")]
-        assert len(moving.requests) == 1
-    finally:
-        moving.close()
+    moving = make_receiver(redirect=True)
+    register(app, moving.url)
+    deliver_shop(app.test_client(), purchase(customer="c-1", order="o-1"))
+    send_due(app)
+    assert [(status, error) for status, error, _ in attempt_log(app)] == [(302, "redirect not followed")]
+    assert len(moving.requests) == 1
 
 
-def test_an_endpoint_failing_all_the_schedule_is_disabled_with_the_reason(fast_app):
+def test_an_endpoint_failing_all_the_schedule_is_disabled_with_the_reason(fast_app, make_receiver):
     app = fast_app
-    down = Receiver(fail_first=100, status=500)
-    try:
-        endpoint_id, _ = register(app, down.url)
-        deliver_shop(app.test_client(), purchase(customer="c-1", order="o-1"))
-        send_until_settled(app)
-        assert deliveries(app) == [("failed", 5, "points.earned")]           # 1 + 4 retries
-        listed = app.test_cli_runner().invoke(args=["endpoints", "list"])
-        [shown] = [json.loads(line) for line in listed.output.splitlines()]
-        assert shown["id"] == endpoint_id and shown["enabled"] is False
-        assert "Every delivery failed" in shown["disabled_reason"] and "HTTP 500" in shown["disabled_reason"]
-        assert "whsec_" not in listed.output
-        deliver_shop(app.test_client(), purchase(customer="c-1", order="o-2"))
-        assert len(deliveries(app)) == 1                                    # disabled: takes nothing new
-    finally:
-        down.close()
+    down = make_receiver(fail_first=100, status=500)
+    endpoint_id, _ = register(app, down.url)
+    deliver_shop(app.test_client(), purchase(customer="c-1", order="o-1"))
+    send_until_settled(app)
+    assert deliveries(app) == [("failed", 5, "points.earned")]           # 1 + 4 retries
+    listed = app.test_cli_runner().invoke(args=["endpoints", "list"])
+    [shown] = [json.loads(line) for line in listed.output.splitlines()]
+    assert shown["id"] == endpoint_id and shown["enabled"] is False
+    assert "Every delivery failed" in shown["disabled_reason"] and "HTTP 500" in shown["disabled_reason"]
+    assert "whsec_" not in listed.output
+    deliver_shop(app.test_client(), purchase(customer="c-1", order="o-2"))
+    assert len(deliveries(app)) == 1                                    # disabled: takes nothing new
 
 
 def test_replay_by_delivery_and_by_time_range_keeps_the_id(app, client, receiver):
@@ -284,17 +283,14 @@ def test_api_actions_and_failed_events_are_sent(app, client, receiver):
                                             "priority.changed")] == [1, 2, 3, 4]
 
 
-def test_a_trickling_answer_is_cut_at_the_deadline(fast_app):
+def test_a_trickling_answer_is_cut_at_the_deadline(fast_app, make_receiver):
     app = fast_app
-    slow = Receiver(trickle=True)
-    try:
-        register(app, slow.url)
-        deliver_shop(app.test_client(), purchase(customer="c-1", order="o-1"))
-        send_due(app)
-        [(status, error, latency_ms)] = attempt_log(app)
-        assert (status, error) == (200, "timed out") and latency_ms < 3000   # 100 bytes would take 20 s
-    finally:
-        slow.close()
+    slow = make_receiver(trickle=True)
+    register(app, slow.url)
+    deliver_shop(app.test_client(), purchase(customer="c-1", order="o-1"))
+    send_due(app)
+    [(status, error, latency_ms)] = attempt_log(app)
+    assert (status, error) == (200, "timed out") and latency_ms < 3000   # 100 bytes would take 20 s
 
 
 def test_an_endpoint_that_cannot_be_sent_to_does_not_hold_up_the_others(app, client, receiver):
@@ -308,19 +304,16 @@ def test_an_endpoint_that_cannot_be_sent_to_does_not_hold_up_the_others(app, cli
     assert len(errors) == 1 and errors[0].startswith("refused: the host name does not resolve")
 
 
-def test_a_disabled_endpoint_waits_and_is_sent_to_once_enabled(fast_app):
+def test_a_disabled_endpoint_waits_and_is_sent_to_once_enabled(fast_app, make_receiver):
     app = fast_app
-    flaky = Receiver(fail_first=1)
-    try:
-        endpoint_id, _ = register(app, flaky.url)
-        deliver_shop(app.test_client(), purchase(customer="c-1", order="o-1"))
-        send_due(app)                                                       # fails once: retry due at once
-        runner = app.test_cli_runner()
-        assert runner.invoke(args=["endpoints", "disable", str(endpoint_id)]).exit_code == 0
-        send_due(app)
-        assert len(flaky.requests) == 1 and deliveries(app) == [("pending", 1, "points.earned")]
-        assert runner.invoke(args=["endpoints", "enable", str(endpoint_id)]).exit_code == 0
-        send_due(app)
-        assert len(flaky.requests) == 2 and deliveries(app) == [("delivered", 2, "points.earned")]
-    finally:
-        flaky.close()
+    flaky = make_receiver(fail_first=1)
+    endpoint_id, _ = register(app, flaky.url)
+    deliver_shop(app.test_client(), purchase(customer="c-1", order="o-1"))
+    send_due(app)                                                       # fails once: retry due at once
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["endpoints", "disable", str(endpoint_id)]).exit_code == 0
+    send_due(app)
+    assert len(flaky.requests) == 1 and deliveries(app) == [("pending", 1, "points.earned")]
+    assert runner.invoke(args=["endpoints", "enable", str(endpoint_id)]).exit_code == 0
+    send_due(app)
+    assert len(flaky.requests) == 2 and deliveries(app) == [("delivered", 2, "points.earned")]
