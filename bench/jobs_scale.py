@@ -23,6 +23,7 @@ from sqlalchemy import text  # noqa: E402
 from loyalty import create_app  # noqa: E402
 from loyalty.extensions import db  # noqa: E402
 from loyalty.jobs import run_all  # noqa: E402
+from loyalty.reports.command import NAMES as REPORTS, report  # noqa: E402
 from tests.postgres import PostgresServer  # noqa: E402
 
 CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", "1000000"))
@@ -93,6 +94,11 @@ def main():
             again = time.perf_counter()
             repeat = run_all(NOW, size=BATCH, workers=WORKERS)
             rerun = time.perf_counter() - again
+            reports = []                # the reports over the same data (issue "Is the programme paying?")
+            for name in REPORTS:
+                started = time.perf_counter()
+                report(name)
+                reports.append((name, time.perf_counter() - started))
             db.session.remove()
             db.engine.dispose()
     finally:
@@ -104,5 +110,8 @@ def main():
     for job, seconds, counts in rows:
         lines.append(f"| {job} | {seconds:.1f} | < 60 | {counts} |")
     lines.append(f"| all three again (idempotent: nothing to do) | {rerun:.1f} | | {repeat} |")
+    lines += ["", "Reports over the same data (`loyalty report NAME`, defaults: this month, 12 months for tiers):", "",
+              "| report | seconds | target |", "|---|---|---|"]
+    lines += [f"| {name} | {seconds:.1f} | < 5 |" for name, seconds in reports]
     lines.append("")
     return lines
