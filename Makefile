@@ -1,5 +1,6 @@
 # The two commands: `make run` serves the API on SQLite and runs one queue worker beside it;
-# `make test` runs every test on SQLite and on a PostgreSQL server it starts itself. Both
+# `make test` runs every test on SQLite and on a PostgreSQL server it starts itself (and the
+# dashboard in a headless Chromium, installed when missing). Both
 # start from a fresh machine.
 PYTHON ?= python3
 VENV   ?= .venv
@@ -10,7 +11,7 @@ WORKERS ?= 2
 STAMP  := $(VENV)/.installed
 METRICS_DIR ?= instance/metrics
 
-.PHONY: run test bench install postgres clean
+.PHONY: run test bench install postgres chromium clean
 
 # The API under gunicorn and one `loyalty worker`; Ctrl-C (or SIGTERM) stops both.
 run: $(STAMP)
@@ -23,7 +24,7 @@ run: $(STAMP)
 	$(BIN)/gunicorn -c python:loyalty.gunicorn_conf --bind $(HOST):$(PORT) --workers $(WORKERS) \
 	  --access-logfile - wsgi:app
 
-test: $(STAMP) postgres
+test: $(STAMP) postgres chromium
 	LOYALTY_REQUIRE_BOTH_BACKENDS=1 $(BIN)/pytest --cov --cov-report=term
 
 # Benchmarks on a PostgreSQL server the run starts itself, wrk as the load generator;
@@ -51,6 +52,13 @@ postgres:
 	else echo "PostgreSQL server binaries are missing: install the postgresql package" >&2; exit 1; fi
 	@if [ "$$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then \
 	  useradd --system --home-dir /var/lib/postgresql --shell /bin/sh postgres; fi
+
+# Debian's Chromium and its driver for the dashboard's browser tests, when they are missing.
+chromium:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "Chromium is missing: install the chromium and chromium-driver packages" >&2; exit 1; fi
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis .coverage

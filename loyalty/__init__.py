@@ -5,6 +5,7 @@ from flask import Flask
 
 from loyalty import (api, auth, config, errors, event_commands, extensions, health, jobs, keys, limits, metrics,
                      programme, reconcile, webhooks, worker)
+from loyalty.dashboard import views as dashboard
 from loyalty.imports import command as import_command
 from loyalty.outbox import commands as outbox_commands
 from loyalty.reports import command as report_command
@@ -17,6 +18,7 @@ def create_app(test_config=None):
     if test_config:
         app.config.update(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
+    app.json.sort_keys = False      # keys as written: reports list tiers in the programme's order
 
     programme.init_app(app)
     extensions.init_app(app)
@@ -35,5 +37,6 @@ def create_app(test_config=None):
     import_command.init_app(app)
     outbox_commands.init_app(app)
     report_command.init_app(app)
+    dashboard.init_app(app)
     metrics.init_app(app)
     return app

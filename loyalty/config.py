@@ -9,14 +9,14 @@ DEFAULT_KEY_CACHE_SECONDS = 2       # how long a revoked API key may still work 
 DEFAULT_WEBHOOK_TIMEOUT = 10.0      # seconds a receiver of events out has to answer
 
 
-def _seconds(name, value, default):
-    """A positive number of seconds (at most an hour); a bad value stops the service at start."""
+def _seconds(name, value, default, most=3600):
+    """A positive number of seconds (at most `most`); a bad value stops the service at start."""
     try:
         seconds = float(value) if value else default
     except ValueError:
         raise ValueError(f"{name}: a number of seconds, e.g. 10") from None
-    if not 0 < seconds <= 3600:
-        raise ValueError(f"{name}: more than 0 and at most 3600 seconds")
+    if not 0 < seconds <= most:
+        raise ValueError(f"{name}: more than 0 and at most {most:g} seconds")
     return seconds
 
 
@@ -63,6 +63,8 @@ def from_environ(environ, instance_path):
         "LOYALTY_RATE_LIMIT": environ.get("LOYALTY_RATE_LIMIT") or "600 per minute",
         "LOYALTY_FAILED_AUTH_LIMIT": environ.get("LOYALTY_FAILED_AUTH_LIMIT") or "20 per minute",
         "LOYALTY_KEY_CACHE_SECONDS": float(environ.get("LOYALTY_KEY_CACHE_SECONDS", DEFAULT_KEY_CACHE_SECONDS)),
+        "LOYALTY_ADMIN_SESSION_SECONDS": _seconds("LOYALTY_ADMIN_SESSION_SECONDS",
+                                                  environ.get("LOYALTY_ADMIN_SESSION_SECONDS"), 8 * 3600, 7 * 86400),
         "LOYALTY_RATELIMIT_STORAGE_URI": environ.get("LOYALTY_RATELIMIT_STORAGE_URI") or "memory://",
         "LOYALTY_WEBHOOK_ALLOW_PRIVATE": _flag(environ.get("LOYALTY_WEBHOOK_ALLOW_PRIVATE")),
         "LOYALTY_WEBHOOK_TIMEOUT": _seconds("LOYALTY_WEBHOOK_TIMEOUT", environ.get("LOYALTY_WEBHOOK_TIMEOUT"),

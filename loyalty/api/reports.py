@@ -1,5 +1,5 @@
-"""Reports for admins: `/v1/admin/reports/accounting` and `/v1/admin/reports/liability`,
-JSON or CSV (`?format=csv`); the same as `loyalty report`."""
+"""Reports for admins: `/v1/admin/reports/NAME` (accounting, liability, customers, tiers,
+cost), JSON or CSV (`?format=csv`); the same as `loyalty report`."""
 import marshmallow as ma
 from flask import Response
 from marshmallow import validate
@@ -22,7 +22,7 @@ class ReportQuery(ma.Schema):
         "description": "customers: churned after this many days without a purchase."})
 
 
-@blp.route("/<any(accounting, liability, customers, tiers):name>")
+@blp.route("/<any(accounting, liability, customers, tiers, cost):name>")
 @require("admin")
 @blp.arguments(ReportQuery, location="query")
 @blp.response(200, description="The report: JSON, or CSV with `format=csv`.")
@@ -33,7 +33,10 @@ def report(query, name):
     "value", "expected_breakage", "expected_cost"}; `customers` (as of `to`): {"as_of", "churn_days", "all",
     "by_tier", "by_cohort", "cohort_retention"}, each group with customers, active, churned, churn_rate,
     repeat_purchase_rate, average_order_value, purchases_a_year, years_retained, lifetime_value; `tiers`: {"months":
-    [{"month", "end", "tiers": {name: customers at the month's end}, "up", "down"}]}."""
+    [{"month", "end", "tiers": {name: customers at the month's end}, "up", "down"}]}; `cost` (purchases from `from` to
+    `to`, by the tier held before each): {"from", "to", "all", "by_tier": {name: {"purchases", "members_spend",
+    "discounts_given", "redemptions", "points_redeemed", "redeemed_value", "cost", "cost_share"}}}, the discount
+    being the standing discount the purchase's lifetime spend before it earned, worked back from what was paid."""
     result = command.report(name, query.get("start"), query.get("end"), query["period"], query["churn_days"])
     if query["format"] == "csv":
         return Response(command.as_csv(command.rows_of(name, result)), mimetype="text/csv")

@@ -12,11 +12,12 @@ from loyalty.errors import LoyaltyError
 from loyalty.extensions import db
 from loyalty.programme import current_programme
 from loyalty.reports.accounting import accounting
+from loyalty.reports.cost import cost, rows as cost_rows
 from loyalty.reports.customers import customers, rows as customer_rows
 from loyalty.reports.liability import liability
 from loyalty.reports.tiers import rows as tier_rows, tiers
 
-NAMES = ("accounting", "liability", "customers", "tiers")
+NAMES = ("accounting", "liability", "customers", "tiers", "cost")
 
 
 @contextmanager
@@ -46,6 +47,8 @@ def report(name, start=None, end=None, by="month", churn_days=180):
             return customers(session, programme, end, churn_days)
         if name == "tiers":
             return tiers(session, programme, start, end)
+        if name == "cost":
+            return cost(session, programme, start, end)
     raise LoyaltyError(404, "not_found", f"No report called {name!r}; there are: {', '.join(NAMES)}.")
 
 
@@ -57,6 +60,8 @@ def rows_of(name, result):
         return customer_rows(result)
     if name == "tiers":
         return tier_rows(result)
+    if name == "cost":
+        return cost_rows(result)
     flat = {}
     for key, value in result.items():
         if isinstance(value, dict):
@@ -94,8 +99,9 @@ def as_table(rows):
               help="customers: churned after this many days without a purchase.")
 @with_appcontext
 def report_command(name, start, end, by, fmt, churn_days):
-    """Points accounting by period, the points liability, or customers (retention, lifetime
-    value), from the ledger and the orders. customers is as of --to (default: today)."""
+    """Points accounting by period, the points liability, customers (retention, lifetime
+    value), the tier mix by month, or the cost of discounts and redemptions by tier, from the
+    ledger and the orders. customers is as of --to (default: today)."""
     try:
         result = report(name, start.date() if start else None, end.date() if end else None, by, churn_days)
     except LoyaltyError as error:
