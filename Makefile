@@ -21,8 +21,7 @@ run: $(STAMP)
 	$(BIN)/loyalty worker & worker=$$!; \
 	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT; \
 	trap 'exit 0' INT TERM; \
-	$(BIN)/gunicorn -c python:loyalty.gunicorn_conf --bind $(HOST):$(PORT) --workers $(WORKERS) \
-	  --access-logfile - wsgi:app
+	$(BIN)/gunicorn -c python:loyalty.gunicorn_conf --bind $(HOST):$(PORT) --workers $(WORKERS) wsgi:app
 
 test: $(STAMP) postgres chromium
 	LOYALTY_REQUIRE_BOTH_BACKENDS=1 $(BIN)/pytest --cov --cov-report=term
@@ -38,7 +37,7 @@ bench: $(STAMP) postgres
 
 install: $(STAMP)
 
-$(STAMP): setup.cfg pyproject.toml
+$(STAMP): setup.cfg setup.py pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test,dev]'

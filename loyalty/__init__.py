@@ -2,9 +2,10 @@
 import os
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from loyalty import (api, auth, config, errors, event_commands, extensions, health, jobs, keys, limits, metrics,
-                     programme, reconcile, webhooks, worker)
+from loyalty import (api, auth, config, errors, event_commands, extensions, health, jobs, keys, limits, logs,
+                     metrics, panel, programme, reconcile, webhooks, worker)
 from loyalty.dashboard import views as dashboard
 from loyalty.imports import command as import_command
 from loyalty.outbox import commands as outbox_commands
@@ -19,14 +20,19 @@ def create_app(test_config=None):
         app.config.update(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
     app.json.sort_keys = False      # keys as written: reports list tiers in the programme's order
+    hops = app.config["LOYALTY_TRUSTED_PROXIES"]
+    if hops:    # the client's address, scheme and host as the proxies in front saw them
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     programme.init_app(app)
     extensions.init_app(app)
     errors.init_app(app)
+    logs.init_app(app)
     extensions.api.register_blueprint(health.blp)
     health.init_app(app)
     extensions.api.register_blueprint(webhooks.blp)
     api.init_app(app, extensions.api)
+    panel.init_app(app)         # before the limits: it answers the panel's CORS preflights
     limits.init_app(app, api.BLUEPRINTS)
     reconcile.init_app(app)
     keys.init_app(app)

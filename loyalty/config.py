@@ -20,6 +20,24 @@ def _seconds(name, value, default, most=3600):
     return seconds
 
 
+def _log_level(value):
+    level = (value or "INFO").strip().upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ValueError("LOYALTY_LOG_LEVEL: one of DEBUG, INFO, WARNING, ERROR")
+    return level
+
+
+def _hops(value):
+    """How many reverse proxies stand in front (0: none, the client connects directly)."""
+    try:
+        hops = int(value or 0)
+    except ValueError:
+        raise ValueError("LOYALTY_TRUSTED_PROXIES: the number of proxies in front, e.g. 1") from None
+    if not 0 <= hops <= 10:
+        raise ValueError("LOYALTY_TRUSTED_PROXIES: from 0 to 10")
+    return hops
+
+
 def _schedule(text):
     schedule.parse(text)        # checked now: a bad schedule stops the service at start
     return text
@@ -49,7 +67,7 @@ def from_environ(environ, instance_path):
     url = database_url(environ, instance_path)
     # No pre-ping: it costs a round trip per request. A lost connection is still noticed:
     # the request answers 503 (senders retry) and SQLAlchemy invalidates the whole pool.
-    engine_options = {}
+    engine_options = {"hide_parameters": True}     # no customer data in a logged database error
     if url.startswith("postgresql"):
         engine_options["connect_args"] = {"connect_timeout": 5}
     return {
@@ -58,9 +76,12 @@ def from_environ(environ, instance_path):
         "STRIPE_WEBHOOK_SECRET": environ.get("STRIPE_WEBHOOK_SECRET") or None,
         "LOYALTY_WEBHOOK_SECRET": environ.get("LOYALTY_WEBHOOK_SECRET") or None,
         "LOYALTY_TOKEN_SECRET": environ.get("LOYALTY_TOKEN_SECRET") or None,
+        "LOYALTY_PANEL_ORIGINS": environ.get("LOYALTY_PANEL_ORIGINS") or "",     # loyalty/panel.py reads it
         "LOYALTY_TOKEN_MAX_AGE": int(environ.get("LOYALTY_TOKEN_MAX_AGE") or DEFAULT_TOKEN_MAX_AGE),
         "LOYALTY_PROGRAMME": environ.get("LOYALTY_PROGRAMME") or None,
         "LOYALTY_RATE_LIMIT": environ.get("LOYALTY_RATE_LIMIT") or "600 per minute",
+        "LOYALTY_LOG_LEVEL": _log_level(environ.get("LOYALTY_LOG_LEVEL")),
+        "LOYALTY_TRUSTED_PROXIES": _hops(environ.get("LOYALTY_TRUSTED_PROXIES")),
         "LOYALTY_FAILED_AUTH_LIMIT": environ.get("LOYALTY_FAILED_AUTH_LIMIT") or "20 per minute",
         "LOYALTY_KEY_CACHE_SECONDS": float(environ.get("LOYALTY_KEY_CACHE_SECONDS", DEFAULT_KEY_CACHE_SECONDS)),
         "LOYALTY_ADMIN_SESSION_SECONDS": _seconds("LOYALTY_ADMIN_SESSION_SECONDS",

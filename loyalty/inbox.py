@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from loyalty import autocommit
+from loyalty import autocommit, logs
 from loyalty.extensions import db, one_of
 from loyalty.inputs import clip
 from loyalty.models import WebhookEvent
@@ -38,6 +38,13 @@ _RECORD = {dialect: _recording(dialect) for dialect in ("postgresql", "sqlite")}
 
 def record(source, event_id, event_type, payload, status="queued"):
     """Store an event once; answers True if it is new, False if this source and id were known."""
+    stored = _store(source, event_id, event_type, payload, status)
+    if stored and status == "ignored":      # never applied, so the worker will not log it
+        logs.ignored(source, event_id, event_type)
+    return stored
+
+
+def _store(source, event_id, event_type, payload, status):
     dialect = db.engine.dialect.name
     parameters = {"source": source, "event_id": event_id, "type": event_type, "payload": payload,
                   "received_at": utcnow(), "status": status}

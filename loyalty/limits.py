@@ -1,5 +1,7 @@
 """Request rates on the /v1 API: a rate per credential, and a budget of failed credentials
-(401s) per client address, both answered 429 with Retry-After.
+(401s) per client address, both answered 429 with Retry-After. Past its budget an address
+is still served when its credential is valid: only the failing ones wait. The client's
+address is the proxy's unless LOYALTY_TRUSTED_PROXIES says how many stand in front.
 
 Counted in fixed windows that open at a key's first hit. LOYALTY_RATELIMIT_STORAGE_URI
 says where: `memory://` counts in this process (a dict under a lock: the `limits`
@@ -18,7 +20,7 @@ from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
-from loyalty.auth import credential_of
+from loyalty.auth import authenticate, credential_of
 from loyalty.errors import LoyaltyError
 
 rate = functools.lru_cache(maxsize=32)(parse)       # "600 per minute" -> a limit, parsed once
@@ -77,6 +79,17 @@ class SharedWindows:
         return self.counter.get_window_stats(limit, *key).reset_time - time.time()
 
 
+def valid_credential():
+    """Does the request carry a credential that authenticates? Asked only of an address past
+    its failure budget: behind a proxy many clients share one address, and one client with
+    a stale key must not lock out the others, so the budget never refuses a valid one."""
+    try:
+        authenticate()
+    except LoyaltyError:
+        return False
+    return True
+
+
 def windows(uri):
     return LocalWindows() if uri == "memory://" else SharedWindows(storage_from_string(uri))
 
@@ -93,7 +106,7 @@ class RequestLimits:
             return
         failures = rate(current_app.config["LOYALTY_FAILED_AUTH_LIMIT"])
         address = request.remote_addr or ""
-        if not self.counter.test(failures, "failed-credentials", address):
+        if not self.counter.test(failures, "failed-credentials", address) and not valid_credential():
             self._refuse(failures, "failed-credentials", address)
         requests, credential = rate(current_app.config["LOYALTY_RATE_LIMIT"]), credential_key()
         if not self.counter.hit(requests, "credential", credential):

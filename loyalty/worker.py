@@ -21,7 +21,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from loyalty import inbox, metrics
+from loyalty import inbox, logs, metrics
 from loyalty.applier import apply_batch
 from loyalty.extensions import db
 from loyalty.outbox import delivery, schedule
@@ -149,6 +149,7 @@ def _run(app, batch_size, poll_seconds, stopping, once, send):
         try:
             while not stopping.is_set():
                 try:
+                    began = time.perf_counter()
                     done = apply_batch(session, programme, batch_size)
                 except DBAPIError as error:       # the database is away: wait, then carry on
                     log.warning("database unavailable (%s); retrying", type(error).__name__)
@@ -159,6 +160,7 @@ def _run(app, batch_size, poll_seconds, stopping, once, send):
                     continue
                 applied += len(done)
                 metrics.batch_applied(done)
+                logs.applied(done, time.perf_counter() - began)
                 if done:
                     wake.set()
                 if len(done) < batch_size:
@@ -194,8 +196,7 @@ def send_due(app):
 @with_appcontext
 def worker_command(batch_size, poll_seconds, once):
     """Apply recorded webhook events until stopped (SIGTERM or Ctrl-C finish the batch in hand)."""
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logs.configure(current_app.config["LOYALTY_LOG_LEVEL"])
     stopping = threading.Event()
 
     def stop(signum, _frame):

@@ -25,6 +25,42 @@ def test_repeated_failed_credentials_get_429_even_with_new_guesses(app, database
     assert int(client.get("/v1/customers/c/balance", headers=bearer("lk_z_z")).headers["Retry-After"]) > 0
 
 
+def test_past_the_failure_budget_a_valid_credential_is_still_served(app, database_url, app_factory):
+    """Behind a proxy every client has its address: one client with a stale key must not
+    lock out the shops whose keys are good."""
+    app = app_factory(database_url, LOYALTY_FAILED_AUTH_LIMIT="3 per minute")
+    client, good = app.test_client(), bearer(make_key(app.test_cli_runner(), "support"))
+    for _ in range(3):
+        assert client.get("/v1/support/customers/nobody", headers=bearer("lk_stale_key")).status_code == 401
+    assert client.get("/v1/support/customers/nobody", headers=bearer("lk_stale_key")).status_code == 429
+    assert client.get("/v1/support/customers/nobody", headers=good).status_code == 404       # served
+    assert client.get("/v1/support/customers/nobody").status_code == 429                      # no credential
+
+
+def test_behind_trusted_proxies_the_budget_is_per_forwarded_client(app, database_url, app_factory):
+    def statuses(client, forwarded_for):
+        headers = {**bearer("lk_stale_key"), "X-Forwarded-For": forwarded_for}
+        return [client.get("/v1/support/customers/nobody", headers=headers).status_code for _ in range(4)]
+
+    trusting = app_factory(database_url, LOYALTY_FAILED_AUTH_LIMIT="3 per minute", LOYALTY_TRUSTED_PROXIES=1)
+    client = trusting.test_client()
+    assert statuses(client, "203.0.113.7") == [401, 401, 401, 429]
+    assert statuses(client, "203.0.113.8")[0] == 401                         # another client behind the proxy
+    # The header is not trusted by default: a client cannot escape its budget by forging it.
+    direct = app_factory(database_url, LOYALTY_FAILED_AUTH_LIMIT="3 per minute").test_client()
+    assert statuses(direct, "198.51.100.1") == [401, 401, 401, 429]
+    assert statuses(direct, "198.51.100.2")[0] == 429
+
+
+def test_trusted_proxies_must_be_a_small_count():
+    import pytest
+
+    from loyalty.config import from_environ
+    with pytest.raises(ValueError, match="LOYALTY_TRUSTED_PROXIES"):
+        from_environ({"LOYALTY_TRUSTED_PROXIES": "yes"}, "/tmp")
+    assert from_environ({"LOYALTY_TRUSTED_PROXIES": "2"}, "/tmp")["LOYALTY_TRUSTED_PROXIES"] == 2
+
+
 class Clock:
     def __init__(self):
         self.now = 1000.0

@@ -63,14 +63,13 @@ def login_form():
 
 @blp.post("/login")
 def login():
-    counter, budget, key = _failures()
-    if not counter.test(budget, *key):
-        return _login_page("Too many failed logins from this address; wait a minute.", 429)
     sent, expected = request.form.get("csrf", ""), request.cookies.get(LOGIN_CSRF, "")
     if not _same_origin() or not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
         return _login_page("The login form expired; try again.", 400)
-    admin = sessions.admin_key(request.form.get("key"))
-    if admin is None:
+    admin, (counter, budget, key) = sessions.admin_key(request.form.get("key")), _failures()
+    if admin is None:           # past the budget only failures wait: a valid key always logs in
+        if not counter.test(budget, *key):
+            return _login_page("Too many failed logins from this address; wait a minute.", 429)
         counter.hit(budget, *key)
         return _login_page("That is not an active admin key.", 401)
     token, seconds = sessions.open_session(admin)
