@@ -2,13 +2,13 @@
 `/me?token=...` that shows it for one customer (a link in an email), and CORS on the two
 reads the panel makes, so a shop can embed it on its own site (api.md, "Customer panel").
 
-The panel holds no privilege of its own: it reads `GET /v1/customers/{id}/balance` and
-`/transactions` with the customer token it was given, as the customer's own app would.
-CORS opens only those two reads, only to the exact origins in LOYALTY_PANEL_ORIGINS
+The panel holds no privilege of its own: it reads `GET /v1/customers/{id}/balance`,
+`/outlook` and `/transactions` with the customer token it was given, as the customer's own app would.
+CORS opens only those three reads, only to the exact origins in LOYALTY_PANEL_ORIGINS
 (none by default: no CORS header at all), only for GET with an `Authorization` header
 and never with credentials (no cookie ever authenticates /v1, so none is let through).
 
-Preflights (OPTIONS) on those two reads are answered here, before the request limits:
+Preflights (OPTIONS) on those reads are answered here, before the request limits:
 they carry no credential, so the limits would count every browser's preflights in the
 one bucket of the empty credential (600 a minute for all customers together) and refuse
 them once an address has spent its failed-credential budget, and a preflight answered
@@ -22,7 +22,7 @@ blp = Blueprint("panel", __name__)
 
 LANGUAGES = ("en", "ru", "da")
 TITLES = {"en": "Your loyalty points", "ru": "Ваши баллы лояльности", "da": "Dine loyalitetspoint"}
-PANEL_READS = {"customers.balance", "customers.transactions"}
+PANEL_READS = {"customers.balance", "customers.outlook", "customers.transactions"}
 PREFLIGHT_MAX_AGE = 600             # seconds a browser may reuse a preflight's answer
 SCRIPT_CACHE = "public, max-age=3600"   # the URL is not versioned: a fix reaches shops within an hour
 

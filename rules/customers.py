@@ -11,7 +11,7 @@ purchases (net of refunds), as of a date:
 - lifetime value: average order value x purchases a year x years retained (rounded down).
 
 Ratios are returned as exact fractions; money as integer minor units."""
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from fractions import Fraction
 
 MAX_YEARS = 10
@@ -72,3 +72,65 @@ def cohort_retention(months_by_customer, cohort_of):
             counts["by_offset"][month - first] = counts["by_offset"].get(month - first, 0) + 1
     return {first: [Fraction(c["by_offset"].get(k, 0), c["size"]) for k in range(max(c["by_offset"]) + 1)]
             for first, c in sorted(cohorts.items())}
+
+
+@dataclass(frozen=True)
+class Totals:
+    """A group of buyers summed, all the measures need: buyers, active buyers, buyers with two
+    orders or more, orders, net spend, orders of the last 365 days and buyers with one."""
+
+    customers: int = 0
+    active: int = 0
+    repeaters: int = 0
+    orders: int = 0
+    spend: int = 0
+    recent_orders: int = 0
+    recent_buyers: int = 0
+
+    def __add__(self, other):
+        return Totals(*(a + b for a, b in zip(astuple(self), astuple(other))))
+
+
+def totals(buyers, as_of, churn_days):
+    """`buyers` summed (customers with no order left out), as `retention` counts them."""
+    buyers = [buyer for buyer in buyers if buyer.orders > 0]
+    return Totals(len(buyers), sum(1 for b in buyers if (as_of - b.last_day).days < churn_days),
+                  sum(1 for b in buyers if b.orders >= 2), sum(b.orders for b in buyers),
+                  sum(b.spend for b in buyers), sum(b.orders_last_year for b in buyers),
+                  sum(1 for b in buyers if b.orders_last_year > 0))
+
+
+def measures(summed):
+    """The measures of a group from its totals: `retention(buyers, ...)` is
+    `measures(totals(buyers, ...))`, and totals add up, so a group's measures can come
+    from the totals of its parts."""
+    customers = summed.customers
+    if not customers:
+        return Retention(0, 0, 0, Fraction(0), Fraction(0), 0, Fraction(0), Fraction(0), 0)
+    churned = customers - summed.active
+    a_year = Fraction(summed.recent_orders, summed.recent_buyers) if summed.recent_buyers else Fraction(0)
+    years = min(Fraction(customers, churned), MAX_YEARS) if churned else Fraction(MAX_YEARS)
+    average = summed.spend // summed.orders
+    return Retention(customers, summed.active, churned, Fraction(churned, customers),
+                     Fraction(summed.repeaters, customers), average, a_year, years, int(average * a_year * years))
+
+
+def buying_by_month(months_by_customer, cohort_of):
+    """{(cohort month, month): customers of the cohort buying in that month}, from the same
+    arguments as `cohort_retention`."""
+    buying = {}
+    for customer, months in months_by_customer.items():
+        for month in set(months):
+            key = (cohort_of[customer], month)
+            buying[key] = buying.get(key, 0) + 1
+    return buying
+
+
+def cohort_shares(sizes, buying):
+    """`cohort_retention` from counts: `sizes` {cohort month: customers}, `buying` as
+    `buying_by_month` answers it."""
+    offsets = {}
+    for (first, month), customers in buying.items():
+        offsets.setdefault(first, {})[month - first] = customers
+    return {first: [Fraction(found.get(k, 0), sizes[first]) for k in range(max(found) + 1)]
+            for first, found in sorted(offsets.items())}

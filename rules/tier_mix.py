@@ -31,3 +31,36 @@ def tier_mix(programme, changes, enrolled, months):
                     step = programme.rank(tier) - programme.rank(previous)
                     row["up" if step > 0 else "down"] += step != 0
     return rows
+
+
+def only_lowest(programme, history):
+    """Did a customer with these changes hold the lowest tier throughout? Every change to
+    the lowest tier (or to none): then it counts as the lowest each month, with no move."""
+    lowest = programme.lowest_tier.name
+    return all(tier is None or tier == lowest for _, tier in history)
+
+
+def tier_mix_counted(programme, changes, enrolled, months, lowest_by_month_end):
+    """`tier_mix` with the customers who held only the lowest tier given as counts:
+    `changes` and `enrolled` for the others, `lowest_by_month_end` [customers holding only
+    the lowest tier enrolled before each month's end]. `months` in order, each starting
+    where the one before ends. Equal to `tier_mix` over all the customers; one pass over
+    each history."""
+    lowest = programme.lowest_tier.name
+    rows = [{"month": label, "tiers": {tier.name: 0 for tier in programme.tiers}, "up": 0, "down": 0}
+            for label, _, _ in months]
+    for row, count in zip(rows, lowest_by_month_end):
+        row["tiers"][lowest] += count
+    for customer, since in enrolled.items():
+        history, held, seen = sorted(changes.get(customer, ())), lowest, 0
+        for row, (_, start, end) in zip(rows, months):
+            if since >= end:
+                continue
+            while seen < len(history) and history[seen][0] < end:
+                moment, tier = history[seen]
+                step = programme.rank(tier) - programme.rank(held)
+                if moment >= start and step:
+                    row["up" if step > 0 else "down"] += 1
+                held, seen = tier, seen + 1
+            row["tiers"][programme.tier(held).name] += 1
+    return rows

@@ -87,3 +87,14 @@ def review_tier(programme, standing, now):
         return _result(programme, standing, programme.tier(standing.tier), now,
                        standing.tier_floor, standing.floor_since)
     return _result(programme, standing, target, now, None, None)
+
+
+def spend_counts_until(programme, spend_by_day, today):
+    """The last day on which spending what the next tier still needs reaches it: the day the
+    oldest spend in the window still counts (after it, that spend ages out and more is
+    needed). `spend_by_day`: {date: net spend} of the window up to `today`. None: nothing
+    in the window ages out (no spend), so the amount needed stays as it is."""
+    days = [day for day, amount in spend_by_day.items() if amount and day <= today]
+    if not days or programme.tier_policy.metric == "lifetime_spend":
+        return None
+    return min(days) + timedelta(days=programme.tier_policy.window_days - 1)

@@ -13,7 +13,7 @@ BOUGHT = (datetime.now(timezone.utc) - timedelta(days=40)).replace(hour=12, minu
 
 
 def jobs(runner, now, *extra):
-    result = runner.invoke(args=["jobs", "run", "--now", now.isoformat(), *extra])
+    result = runner.invoke(args=["jobs", "run", "--now", now.isoformat(), "--yes", *extra])
     assert result.exit_code == 0, result.output
     return json.loads(result.output.strip().splitlines()[-1])["jobs"]
 
@@ -135,9 +135,11 @@ def test_a_late_purchase_after_release_keeps_released_points_available(app, clie
     assert state.ledger_sum(app, "c-42") == {"pending": 200, "available": 100}
 
 
-def test_now_must_carry_a_zone(runner, app):
-    assert runner.invoke(args=["jobs", "run", "--now", "2026-12-01T00:00:00"]).exit_code != 0
-    assert runner.invoke(args=["jobs", "run", "--now", "soon"]).exit_code != 0
+def test_now_without_a_zone_is_the_programmes_and_nonsense_is_refused(runner, app):
+    result = runner.invoke(args=["jobs", "run", "--now", "2026-01-01T06:00:00", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output.splitlines()[-1])["now"] == "2026-01-01T06:00:00+00:00"     # UTC by default
+    assert runner.invoke(args=["jobs", "run", "--now", "soon"]).exit_code == 2
 
 
 def test_a_crash_in_the_middle_then_a_rerun_releases_everything_once(app, client, runner, monkeypatch):
@@ -153,7 +155,7 @@ def test_a_crash_in_the_middle_then_a_rerun_releases_everything_once(app, client
         return real(*args)
 
     monkeypatch.setattr(release, "apply", crash_on_the_second_range)
-    crashed = runner.invoke(args=["jobs", "run", "--now", (BOUGHT + 15 * DAY).isoformat(), "--batch-size", "1",
+    crashed = runner.invoke(args=["jobs", "run", "--now", (BOUGHT + 15 * DAY).isoformat(), "--yes", "--batch-size", "1",
                                   "--workers", "1"])
     assert crashed.exit_code != 0
     assert sum(state.customer(app, f"c-{i}")["available"] for i in range(3)) == 200       # one range committed

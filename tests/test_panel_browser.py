@@ -182,7 +182,7 @@ def shown(browser, url, state="ready"):
     return panel
 
 
-def assert_shows_the_balance(panel, balance, history):
+def assert_shows_the_balance(panel, balance, history, outlook):
     fields, points, tier = panel["fields"], balance["points"], balance["tier"]
     assert points["available"] > 0 and points["pending"] > 0 and points["expiring"], balance
     assert fields["available"]["value"] == str(points["available"])
@@ -206,10 +206,17 @@ def assert_shows_the_balance(panel, balance, history):
     assert fields["discount"]["text"] == f"{balance['discount_percent']}%"
     assert fields["priority"]["value"] == str(balance["priority_support"]).lower() == "true"
     assert fields["priority"]["text"] == "Yes"
-    # The response target shows when the balance carries one; today's balance does not
-    # (it is in the support flags, which a customer token may not read).
-    target = balance.get("response_target_hours")
-    assert fields.get("response_target", {}).get("value") == (None if target is None else str(target))
+    # What lies ahead (/outlook): when the pending points become available, the response
+    # target, and until when the spend the next tier needs is enough.
+    [release] = outlook["pending"]                                   # the purchase of 2 days ago
+    assert release["points"] == points["pending"]
+    assert (fields["pending_on"]["value"], fields["pending_on"]["on"]) == (str(release["points"]), release["on"])
+    assert fields["pending_on"]["text"] == f"{release['points']:,} points on {us_date(release['on'])}"
+    assert fields["response_target"]["value"] == str(outlook["response_target_hours"]) == "2"
+    assert fields["response_target"]["text"] == "Answer within 2 hours"
+    assert fields["spend_until"]["on"] == outlook["next_tier_spend_counts_until"] is not None
+    assert us_date(outlook["next_tier_spend_counts_until"]) in fields["spend_until"]["text"]
+    assert "will_downgrade" not in fields and outlook["will_downgrade"] is None
 
     entries = history["entries"]
     assert [e["id"] for e in panel["entries"]] == [e["id"] for e in entries]         # newest first
@@ -228,7 +235,7 @@ def test_the_me_page_shows_the_balance_and_history_the_api_serves(stage):
     browser.console_errors()                                   # start from a clean log
     panel = shown(browser, f"{server.base}/me?token={credential}")
     browser.screenshot("panel-en.png")
-    assert_shows_the_balance(panel, balance, history)
+    assert_shows_the_balance(panel, balance, history, read(stage, f"/v1/customers/{CUSTOMER}/outlook", credential))
     assert browser.driver.execute_script("return document.documentElement.lang") == "en"
     lowest, where = browser.driver.execute_script(LOWEST_CONTRAST)
     assert lowest >= 4.5, f"contrast {lowest:.2f} at {where}"
@@ -315,7 +322,7 @@ def test_embedded_on_a_listed_origin_it_renders_and_on_another_it_says_it_cannot
 
     browser.console_errors()
     panel = shown(browser, listed.origin + "/account")
-    assert_shows_the_balance(panel, balance, history)
+    assert_shows_the_balance(panel, balance, history, read(stage, f"/v1/customers/{CUSTOMER}/outlook", credential))
     # The shop's CSS hides sections and lists and shrinks <dd>: none of it reaches the panel.
     assert browser.driver.execute_script(
         "const r = document.querySelector('loyalty-panel').shadowRoot;"

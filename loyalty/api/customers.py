@@ -8,6 +8,7 @@ from loyalty.inputs import Blueprint
 from loyalty.models.types import utcnow
 from loyalty.programme import current_programme
 from loyalty.services import balances, customers
+from loyalty.services.outlook import outlook as outlook_of
 
 blp = Blueprint("customers", __name__, url_prefix="/v1/customers", description="Enrolment, balances and history.")
 
@@ -33,6 +34,17 @@ def balance(customer_id):
     programme, now = current_programme(), utcnow()
     answer = balances.balance(programme, balances.read_standing(programme, customer_id, now, lots=True), now)
     return current_app.json.response(answer)     # JSON-ready in the Balance shape: no second dump
+
+
+@blp.route("/<customer_id:customer_id>/outlook")
+@require("shop", "support", customer=True)
+@blp.response(200, schemas.Outlook)
+@documented_errors(401, 403, 404)
+def outlook(customer_id):
+    """What lies ahead: when pending points become available, the support response target,
+    until when the spend the next tier needs is enough, and a tier review that would lower the
+    tier in the coming days with the spend that keeps it."""
+    return outlook_of(current_programme(), customer_id, utcnow())
 
 
 @blp.route("/<customer_id:customer_id>/transactions")

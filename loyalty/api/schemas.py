@@ -63,6 +63,24 @@ class Balance(ma.Schema):
     priority_support = ma.fields.Boolean()
 
 
+class WillDowngrade(ma.Schema):
+    on = ma.fields.Date(metadata={"description": "The first day a tier review would lower the tier."})
+    to = ma.fields.String(metadata={"description": "The tier it would fall to."})
+    spend_needed = ma.fields.Nested(Money, metadata={"description": "More qualifying spend by then keeps it."})
+
+
+class Outlook(ma.Schema):
+    customer_id = ma.fields.String()
+    pending = ma.fields.List(ma.fields.Nested(Expiring), metadata={
+        "description": "Pending points by the day they become available, soonest first."})
+    response_target_hours = ma.fields.Integer(metadata={"description": "First response target of support."})
+    next_tier_spend_counts_until = ma.fields.Date(allow_none=True, metadata={
+        "description": "The last day on which the balance's `tier.next.spend_needed` still reaches the next tier "
+                       "(after it the oldest spend leaves the window); null: no date (no spend ages out)."})
+    will_downgrade = ma.fields.Nested(WillDowngrade, allow_none=True, metadata={
+        "description": "A review in the coming days would lower the tier (null: it would not)."})
+
+
 class Page(ma.Schema):
     limit = ma.fields.Integer(load_default=20, validate=validate.Range(1, MAX_PAGE),
                               metadata={"description": f"Entries per page, at most {MAX_PAGE}."})

@@ -1,4 +1,4 @@
-"""`loyalty jobs run [--now ISO] [--dry-run]`: the scheduled jobs, as of `--now`.
+"""`loyalty jobs run [--now WHEN] [--dry-run] [--yes]`: the scheduled jobs, as of `--now`.
 
 release (pending points whose return window is over become available), then expiry
 (available points 365 days after they became available, oldest first), then the tier
@@ -11,14 +11,16 @@ nothing twice. `--dry-run` computes everything and commits nothing.
 import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import partial
+from zoneinfo import ZoneInfo
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
+from loyalty.cli import UserError
 from loyalty.extensions import db
 from loyalty.inputs import EARLIEST_YEAR, LATEST_YEAR
 from loyalty.jobs import expiry, notices, release, review
@@ -44,6 +46,46 @@ def parse_now(value):
     if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
         raise click.BadParameter(f"the year must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
     return moment.astimezone(timezone.utc)
+
+
+FUTURE_SLACK = timedelta(minutes=1)     # clocks differ a little; more than this is a decision
+RUN_AT_EXAMPLES = "a date (2026-12-19) or a date-time (2026-12-19T03:00, zone optional: +01:00)"
+
+
+def run_at(text, programme, real_now=None):
+    """The moment of `--now`: a date is the start of that day in the programme's time zone,
+    a date-time without a zone is in the programme's time zone (the one its days and
+    expiry dates are counted in), one with a zone is taken as given. A bad value is a
+    one-line UserError."""
+    if text is None:
+        return real_now or datetime.now(timezone.utc)
+    try:
+        moment = datetime.fromisoformat(text.strip())     # a date alone reads as its midnight
+    except ValueError:
+        raise UserError(f"--now: {text!r} is not {RUN_AT_EXAMPLES}") from None
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        raise UserError(f"--now: the year must be between {EARLIEST_YEAR} and {LATEST_YEAR}, not {moment.year}")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(programme.timezone))
+    return moment.astimezone(timezone.utc)
+
+
+def _how_far(delta):
+    """A duration as an operator reads it: "19 days", "5 hours", "3 minutes"."""
+    for unit, size in (("day", timedelta(days=1)), ("hour", timedelta(hours=1))):
+        if delta >= 1.5 * size:
+            count = round(delta / size)
+            return f"{count} {unit}s"
+    count = max(1, round(delta / timedelta(minutes=1)))
+    return f"{count} minute" + ("s" if count != 1 else "")
+
+
+def refuse_future_unless_confirmed(moment, real_now, confirmed, dry_run):
+    """A run as of the future commits entries dated then (releases, expiries, reviews ahead
+    of time, which no later run undoes): refused unless `--yes`; a dry run commits nothing."""
+    if moment > real_now + FUTURE_SLACK and not (confirmed or dry_run):
+        raise UserError(f"--now is {_how_far(moment - real_now)} in the future: entries would be dated then; "
+                        "add --yes to run anyway (or --dry-run to see what it would do)")
 
 
 def _add(total, counts):
@@ -124,18 +166,23 @@ def jobs():
 
 
 @jobs.command("run")
-@click.option("--now", "now_text", default=None, help="Run as of this ISO time (default: now).")
+@click.option("--now", "now_text", default=None, metavar="WHEN",
+              help="Run as of this time (default: now): a date (2026-12-19, the start of that day) or a date-time "
+                   "(2026-12-19T03:00); without a zone, in the programme's time zone.")
 @click.option("--dry-run", is_flag=True, help="Report what would change; change nothing.")
+@click.option("--yes", "confirmed", is_flag=True, help="Run even when --now is in the future.")
 @click.option("--only", multiple=True, type=click.Choice(list(JOBS)), help="Run only these jobs.")
 @click.option("--batch-size", default=5000, show_default=True, type=click.IntRange(1, 100_000))
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 16),
               help="Ranges processed side by side (PostgreSQL only).")
 @with_appcontext
-def run_command(now_text, dry_run, only, batch_size, workers):
+def run_command(now_text, dry_run, confirmed, only, batch_size, workers):
     """Release, expire and review as of --now; prints the counts as JSON."""
+    real_now = datetime.now(timezone.utc)
+    now = run_at(now_text, current_programme(), real_now)
+    refuse_future_unless_confirmed(now, real_now, confirmed, dry_run)
     if not logging.getLogger().handlers:        # cron: counts go to the log as well
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    now = parse_now(now_text)
     results = run_all(now, dry_run, set(only), batch_size, workers)
     click.echo(json.dumps({"now": now.isoformat(), "dry_run": dry_run, "jobs": results}))
 

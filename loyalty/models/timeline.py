@@ -1,4 +1,4 @@
-from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from loyalty.extensions import db
@@ -18,6 +18,10 @@ class TimelineEvent(db.Model):
     __tablename__ = "timeline_events"
     __table_args__ = (
         Index("ix_timeline_events_customer_at", "customer_id", "at", "id"),
+        # The tiers report: who moved from the lowest tier ('standard' in the default programme).
+        Index("ix_timeline_events_moved", "customer_id", "at",
+              postgresql_where=text("(standing_after ->> 'tier') <> 'standard'"),
+              sqlite_where=text("json_extract(standing_after, '$.tier') <> 'standard'")),
         UniqueConstraint("order_id", "refund_key", name="uq_timeline_events_order_refund_key"),
     )
 

@@ -1,6 +1,6 @@
 /* <loyalty-panel token="..." [api="https://loyalty.example"] [limit="20"]>: a customer's points, tier,
    discount, support and history, read with their customer token from
-   GET /v1/customers/{id}/balance and /transactions. No framework, no build step.
+   GET /v1/customers/{id}/balance, /outlook and /transactions. No framework, no build step.
    The token's payload is decoded only to read `sub` (the customer id of the URL); the
    service alone decides what the token may read. Texts in English, Russian and Danish,
    by the nearest `lang`; numbers and dates in that locale (the browser's when none). */
@@ -14,6 +14,8 @@
     en: {
       title: "Your loyalty points", loading: "Loading…", available: "Available", pending: "Pending",
       pendingNote: "Become available when the return window of the purchase is over.",
+      pendingOn: "{points} on {date}", until: "Spend it by {date}: after that, older spend leaves the 12 months that count.",
+      keep: "The tier review on {date} would move you to {tier}: spend {amount} more by then to keep your tier.",
       expiring: "Expiring next", expiringOn: "{points} on {date}", noExpiry: "Nothing expiring",
       tier: "Tier", toNext: "Spend {amount} more to reach {tier}.", progress: "Progress to {tier}",
       top: "You are in the highest tier.", discount: "Standing discount", priority: "Priority support",
@@ -31,6 +33,8 @@
     ru: {
       title: "Ваши баллы лояльности", loading: "Загрузка…", available: "Доступно", pending: "Ожидают",
       pendingNote: "Станут доступны, когда закончится срок возврата покупки.",
+      pendingOn: "{points} — {date}", until: "Успейте до {date}: потом старые покупки выйдут из учитываемых 12 месяцев.",
+      keep: "Пересмотр уровня {date} переведёт вас на уровень «{tier}»: купите ещё на {amount} до этой даты, чтобы сохранить уровень.",
       expiring: "Скоро сгорят", expiringOn: "{points} — {date}", noExpiry: "Ничего не сгорает",
       tier: "Уровень", toNext: "Ещё {amount} покупок до уровня «{tier}».", progress: "Путь к уровню «{tier}»",
       top: "У вас высший уровень.", discount: "Постоянная скидка", priority: "Приоритетная поддержка",
@@ -48,6 +52,8 @@
     da: {
       title: "Dine loyalitetspoint", loading: "Indlæser…", available: "Tilgængelige", pending: "Afventer",
       pendingNote: "Bliver tilgængelige, når returfristen for købet er udløbet.",
+      pendingOn: "{points} den {date}", until: "Køb inden {date}: derefter tæller ældre køb ikke længere med i de 12 måneder.",
+      keep: "Niveauvurderingen den {date} vil flytte dig til {tier}: køb for {amount} mere inden da for at beholde dit niveau.",
       expiring: "Udløber snart", expiringOn: "{points} den {date}", noExpiry: "Intet udløber",
       tier: "Niveau", toNext: "Køb for {amount} mere for at nå {tier}.", progress: "Fremskridt mod {tier}",
       top: "Du er på det højeste niveau.", discount: "Fast rabat", priority: "Prioriteret support",
@@ -228,10 +234,11 @@ button:focus-visible{outline:3px solid #1a202c;outline-offset:2px}
       try {
         if (!customer) throw new Failure("expired");
         this.path = "/v1/customers/" + encodeURIComponent(customer);
-        const balance = await this.read(this.path + "/balance");
-        const history = await this.read(this.path + "/transactions?limit=" + this.limit);
+        const [balance, outlook, history] = await Promise.all([
+          this.read(this.path + "/balance"), this.read(this.path + "/outlook"),
+          this.read(this.path + "/transactions?limit=" + this.limit)]);
         if (generation !== this.generation) return;
-        this.render(balance, history);
+        this.render({...balance, ...outlook, pending_releases: outlook.pending}, history);
       } catch (error) {
         if (generation !== this.generation) return;
         this.fail(error instanceof Failure ? error.kind : "offline");
@@ -255,7 +262,10 @@ button:focus-visible{outline:3px solid #1a202c;outline-offset:2px}
       const summary = el("dl", {},
         el("div", {}, el("dt", {}, t.available), this.field("available", points.available, this.points(points.available))),
         el("div", {}, el("dt", {}, t.pending), this.field("pending", points.pending, this.points(points.pending)),
-           points.pending ? el("p", {class: "note"}, t.pendingNote) : null),
+           points.pending ? el("p", {class: "note"}, t.pendingNote) : null,
+           ...(balance.pending_releases || []).map((release) => el("p", {class: "note", "data-field": "pending_on",
+             "data-value": release.points, "data-on": release.on},
+             fill(t.pendingOn, {points: this.points(release.points), date: this.date(release.on)})))),
         el("div", {}, el("dt", {}, t.expiring), soonest
           ? el("dd", {"data-field": "expiring", "data-value": soonest.points, "data-on": soonest.on},
                fill(t.expiringOn, {points: this.points(soonest.points), date: this.date(soonest.on)}))
@@ -271,18 +281,29 @@ button:focus-visible{outline:3px solid #1a202c;outline-offset:2px}
         el("h3", {}, t.tier, ": ", el("span", {"data-field": "tier", "data-value": tier.name}, this.tierName(tier.name))));
       if (!next) {
         block.append(el("p", {}, t.top));
-        return block;
+        return this.keep(block, balance);
       }
       const needed = next.spend_needed, spent = Math.max(0, balance.qualifying_spend.amount);
       const goal = spent + needed.amount;
       const label = fill(t.progress, {tier: this.tierName(next.name)});
-      block.append(
+      block.append(...[
         el("progress", {id: "progress", max: goal || 1, value: needed.amount > 0 ? spent : goal || 1,
                         "aria-label": label, "aria-describedby": "needed",
                         "aria-valuetext": `${this.money({amount: spent, currency: needed.currency})} / ` +
                                           this.money({amount: goal, currency: needed.currency})}),
         el("p", {id: "needed", "data-field": "spend_needed", "data-value": needed.amount, "data-next": next.name},
-           fill(t.toNext, {amount: this.money(needed), tier: this.tierName(next.name)})));
+           fill(t.toNext, {amount: this.money(needed), tier: this.tierName(next.name)})),
+        balance.next_tier_spend_counts_until && needed.amount > 0
+          ? el("p", {class: "note", "data-field": "spend_until", "data-on": balance.next_tier_spend_counts_until},
+               fill(t.until, {date: this.date(balance.next_tier_spend_counts_until)})) : null].filter(Boolean));
+      return this.keep(block, balance);
+    }
+
+    keep(block, balance) {          // a tier review of the coming days that would lower the tier
+      const fall = balance.will_downgrade;
+      if (fall) block.append(el("p", {class: "note", "data-field": "will_downgrade", "data-on": fall.on,
+                                      "data-to": fall.to, "data-value": fall.spend_needed.amount},
+        fill(this.t.keep, {date: this.date(fall.on), tier: this.tierName(fall.to), amount: this.money(fall.spend_needed)})));
       return block;
     }
 
