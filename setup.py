@@ -4,5 +4,4 @@ from setuptools import find_packages, setup
 
 setup(packages=find_packages(include=["loyalty", "loyalty.*", "rules", "rules.*"])
       + ["loyalty.migrations", "loyalty.migrations.versions"],
-      package_dir={"loyalty.migrations": "migrations"},
-      package_data={"loyalty.migrations": ["*.ini", "*.mako", "*.py", "versions/*.py"]})
+      package_dir={"loyalty.migrations": "migrations"})       # its files: setup.cfg, [options.package_data]

@@ -14,7 +14,8 @@ from loyalty.errors import Api
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 MIGRATIONS_DIR = next((path for path in (os.path.join(_PACKAGE, "migrations"),
                                          os.path.join(os.path.dirname(_PACKAGE), "migrations"))
-                       if os.path.isfile(os.path.join(path, "env.py"))), os.path.join(os.path.dirname(_PACKAGE), "migrations"))
+                       if os.path.isfile(os.path.join(path, "env.py"))),
+                      os.path.join(os.path.dirname(_PACKAGE), "migrations"))
 
 db = SQLAlchemy()
 migrate = Migrate(directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)

@@ -1,5 +1,6 @@
-"""gunicorn settings the service needs beyond the command line (`-c python:loyalty.gunicorn_conf`):
-JSON log lines from each worker; with PROMETHEUS_MULTIPROC_DIR set, a worker process that exits has its gauges dropped from
+"""gunicorn settings the service needs beyond the command line (`-c python:loyalty.gunicorn_conf`,
+and gunicorn.conf.py for production): JSON log lines from each worker; with
+PROMETHEUS_MULTIPROC_DIR set, a worker process that exits has its gauges dropped from
 /metrics (prometheus-client's multiprocess mode)."""
 import os
 

@@ -11,6 +11,7 @@ across workers through the `limits` package.
 """
 import functools
 import hashlib
+import logging
 import math
 import threading
 import time
@@ -23,6 +24,7 @@ from limits.strategies import FixedWindowRateLimiter
 from loyalty.auth import authenticate, credential_of
 from loyalty.errors import LoyaltyError
 
+log = logging.getLogger(__name__)
 rate = functools.lru_cache(maxsize=32)(parse)       # "600 per minute" -> a limit, parsed once
 
 
@@ -69,14 +71,41 @@ class LocalWindows:
 
 
 class SharedWindows:
-    """Fixed windows in shared storage, through the `limits` package."""
+    """Fixed windows in shared storage (Redis, memcached), through the `limits` package.
 
-    def __init__(self, storage):
-        self.counter = FixedWindowRateLimiter(storage)
-        self.hit, self.test = self.counter.hit, self.counter.test
+    When the storage cannot be reached the limits fail open: requests are served uncounted
+    and a warning is logged (at most every WARN_EVERY seconds). A rate limit protects the
+    service; refusing every request, webhooks' senders and shops' checkouts included,
+    because a counter store is down would turn its outage into ours."""
+    WARN_EVERY = 10.0
+
+    def __init__(self, storage, clock=time.monotonic):
+        self.counter, self.clock, self.warned_at = FixedWindowRateLimiter(storage), clock, None
+
+    def _open(self, error):
+        now = self.clock()
+        if self.warned_at is None or now - self.warned_at >= self.WARN_EVERY:
+            self.warned_at = now
+            log.warning("rate-limit storage unreachable (%s): requests are served uncounted", type(error).__name__)
+        return True
+
+    def hit(self, limit, *key):
+        try:
+            return self.counter.hit(limit, *key)
+        except Exception as error:         # redis, memcached or network errors alike
+            return self._open(error)
+
+    def test(self, limit, *key):
+        try:
+            return self.counter.test(limit, *key)
+        except Exception as error:
+            return self._open(error)
 
     def retry_after(self, limit, *key):
-        return self.counter.get_window_stats(limit, *key).reset_time - time.time()
+        try:
+            return self.counter.get_window_stats(limit, *key).reset_time - time.time()
+        except Exception:
+            return 1
 
 
 def valid_credential():

@@ -74,7 +74,8 @@ def test_the_dashboard_logs_in_and_draws_the_reports_in_chromium(shop_history):
         driver.find_element(By.ID, "key").send_keys(admin)
         driver.find_element(By.ID, "login").click()
         try:
-            WebDriverWait(driver, 60).until(lambda d: d.execute_script("return window.dashboard && window.dashboard.ready"))
+            WebDriverWait(driver, 60).until(
+                lambda d: d.execute_script("return window.dashboard && window.dashboard.ready"))
         except Exception:
             raise AssertionError(f"{driver.current_url}: {driver.find_element(By.TAG_NAME, 'body').text[:500]} "
                                  f"{browser.console_errors()}") from None
@@ -119,8 +120,8 @@ def test_the_dashboard_logs_in_and_draws_the_reports_in_chromium(shop_history):
         rows = driver.find_elements(By.CSS_SELECTOR, "#cohorts tbody tr")
         assert [row.get_attribute("data-cohort") for row in rows] == [
             c["cohort"] for c in reports["customers"]["cohort_retention"]]
-        shares = [[float(cell.get_attribute("data-share")) for cell in row.find_elements(By.CSS_SELECTOR, "td[data-share]")]
-                  for row in rows]
+        shares = [[float(cell.get_attribute("data-share"))
+                   for cell in row.find_elements(By.CSS_SELECTOR, "td[data-share]")] for row in rows]
         assert shares == [c["months"] for c in reports["customers"]["cohort_retention"]]
 
         driver.find_element(By.ID, "logout").click()
