@@ -6,7 +6,7 @@ import functools
 
 import marshmallow as ma
 from alembic.script import ScriptDirectory
-from flask import send_from_directory
+from flask import redirect, send_from_directory
 from flask_smorest import Blueprint
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -84,3 +84,4 @@ def docs_assets(filename):
 def init_app(app):
     """The docs page's files: plain Flask, outside the API and its document."""
     app.add_url_rule("/docs/assets/<path:filename>", "docs_assets", docs_assets)
+    app.add_url_rule("/docs/", "docs_slash", lambda: redirect("/docs", 308))

@@ -205,3 +205,17 @@ def check_path_parameters(columns):
         if problems:
             raise LoyaltyError(422, "invalid_request", "The path has invalid values.", {"path": problems})
     return check
+
+
+def require_json_bodies():
+    """A before-request hook for /v1: a body sent with another Content-Type (or none) is 415.
+    Read as JSON anyway it would be ignored field by field: an enrolment's email silently
+    dropped, or a quote refused for a "missing" field that was sent."""
+    if not request.path.startswith("/v1/") or request.method not in ("POST", "PUT", "PATCH"):
+        return
+    if (request.content_length or 0) == 0 and not request.headers.get("Transfer-Encoding"):
+        return
+    if not request.is_json:
+        raise LoyaltyError(415, "unsupported_media_type",
+                           "Send the body as JSON, with the header `Content-Type: application/json`.",
+                           {"content_type": (request.mimetype or "")[:100]})

@@ -76,7 +76,7 @@ def applied(events, seconds):
             fields["customer_id"] = customer.id or customer.stripe_customer_id
         if command is not None:
             fields["order"] = command.order_key
-        if outcome is not None and outcome.status != "processed":
+        if outcome is not None and (outcome.status != "processed" or outcome.code):   # failed, parked, capped...
             fields["reason"] = outcome.message or REASONS.get(outcome.status, outcome.status)
             if outcome.code:
                 fields["code"] = outcome.code

@@ -23,6 +23,7 @@ class RefundOutcome:
     from_available: int
     fixed_removed: int     # of `clawback`, the fixed bonus points (welcome) taken back
     tier_change: TierChange
+    beyond_order: int = 0  # what the refunds reported beyond the order's total (not counted)
 
 
 def clawback_for(order, refunded_total):
@@ -36,7 +37,9 @@ def clawback_for(order, refunded_total):
 def apply_refund(programme, standing, order, refunded_total, at):
     """The standing after refunds on `order` reach `refunded_total` (cumulative, as Stripe
     reports it). A total at or below what was already refunded changes nothing, so a
-    re-delivered or out-of-date refund is harmless."""
+    re-delivered or out-of-date refund is harmless. Refunds beyond the order's total count
+    up to it; the rest is answered as `beyond_order`, so the caller can say so."""
+    beyond = max(0, refunded_total - order.total)
     refunded_total = max(order.refunded, min(refunded_total, order.total))
     delta = refunded_total - order.refunded
     points = clawback_for(order, refunded_total)
@@ -59,4 +62,4 @@ def apply_refund(programme, standing, order, refunded_total, at):
     after = replace(reduced, tier=change.tier, tier_since=change.since,
                     tier_floor=change.floor, floor_since=change.floor_since)
     return RefundOutcome(after, new_order,
-                         delta, taken, from_pending, from_available, fixed, change)
+                         delta, taken, from_pending, from_available, fixed, change, beyond)

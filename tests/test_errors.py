@@ -112,3 +112,26 @@ def test_a_sql_error_is_a_500_that_shows_no_sql(probe_client):
     assert_error(response, 500, "internal_error")
     body = response.get_data(as_text=True)
     assert "INSERT" not in body and "api_keys" not in body
+
+
+def test_a_body_that_is_not_sent_as_json_is_415_not_silently_ignored(app, client, runner):
+    from tests.api import bearer, make_key
+    shop = bearer(make_key(runner, "shop"))
+    for method, path, body in (("PUT", "/v1/customers/c-1", '{"email": "a@b.example"}'),
+                               ("POST", "/v1/customers/c-1/quote", '{"order_total": {"amount": 100, "currency": "EUR"}}')):
+        for content_type in (None, "text/plain", "application/x-www-form-urlencoded"):
+            headers = {**shop, **({"Content-Type": content_type} if content_type else {})}
+            answer = client.open(path, method=method, data=body, headers=headers)
+            assert answer.status_code == 415, (method, path, content_type)
+            assert answer.get_json()["error"]["code"] == "unsupported_media_type"
+            assert "Content-Type: application/json" in answer.get_json()["error"]["message"]
+    assert client.put("/v1/customers/c-1", headers=shop).status_code == 201                 # no body at all: fine
+    enrolled = client.put("/v1/customers/c-1", data='{"email": "a@b.example"}',
+                          headers={**shop, "Content-Type": "application/json; charset=utf-8"})
+    assert enrolled.status_code == 200 and enrolled.get_json()["email"] == "a@b.example"
+
+
+def test_the_docs_page_with_a_trailing_slash(client):
+    answer = client.get("/docs/")
+    assert answer.status_code == 308 and answer.headers["Location"] == "/docs"
+    assert client.get("/docs").status_code == 200

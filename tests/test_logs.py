@@ -46,6 +46,8 @@ def test_a_line_per_applied_event_with_the_reason_when_not_processed(app, client
     post_shop(client, refund(order="o-404", refund_id="r-1", event_id="evt-3"))      # no purchase yet: parked
     post_shop(client, {"id": "evt-4", "type": "customer.updated", "created": 1795000000, "data": {}})
     assert drain(app) == 3                                  # evt-4 was stored ignored at its webhook
+    post_shop(client, refund(order="o-1", refund_id="r-9", amount=99_999, event_id="evt-5"))   # beyond the order
+    assert drain(app) == 1
     lines = {line["event_id"]: line for line in log_lines() if line["logger"] == "loyalty.events"}
     assert lines["evt-1"]["outcome"] == "processed" and lines["evt-1"]["customer_id"] == "c-1"
     assert "reason" not in lines["evt-1"] and lines["evt-1"]["source"] == "shop"
@@ -54,6 +56,8 @@ def test_a_line_per_applied_event_with_the_reason_when_not_processed(app, client
     assert lines["evt-3"]["outcome"] == "parked" and lines["evt-3"]["reason"] == logs.REASONS["parked"]
     assert lines["evt-3"]["order"] == "o-404"
     assert lines["evt-4"]["outcome"] == "ignored" and "not one this service consumes" in lines["evt-4"]["reason"]
+    assert lines["evt-5"]["outcome"] == "processed" and lines["evt-5"]["code"] == "refund_capped"
+    assert "more than its total" in lines["evt-5"]["reason"]
 
 
 def test_a_failing_run_logs_no_payload_and_no_sql_parameters(tmp_path):

@@ -250,3 +250,21 @@ def test_other_event_types_are_ignored_but_recorded(app, client):
     assert response.status_code == 200 and response.get_json() == {"status": "ignored"}
     assert state.events(app) == [("shop", "evt_x", "ignored")]
     assert apply_queued(app) == 0
+
+
+def test_a_refund_beyond_what_is_left_of_the_order_says_so_in_its_status(app, client):
+    assert deliver_shop(client, purchase(customer="c-1", order="o-1", amount=10_000)) == "processed"
+    assert deliver_shop(client, refund(order="o-1", refund_id="r-1", amount=6_000, event_id="evt-r1")) == "processed"
+    assert deliver_shop(client, refund(order="o-1", refund_id="r-2", amount=6_000, event_id="evt-r2")) == "processed"
+    first = client.get("/v1/events/shop/evt-r1", headers=_admin(app)).get_json()
+    assert first["status"] == "processed" and first["error"] is None
+    capped = client.get("/v1/events/shop/evt-r2", headers=_admin(app)).get_json()
+    assert capped["status"] == "processed" and capped["error"]["code"] == "refund_capped"
+    assert "20.00 EUR more than its total of 100.00 EUR" in capped["error"]["message"]
+    assert state.customer(app, "c-1")["lifetime_spend"] == 0          # counted up to the total, no further
+    assert state.customer(app, "c-1")["pending"] == 0                  # every point back, the welcome bonus too
+    assert status_of(app, "shop", "evt-r2") == "processed"
+
+
+def _admin(app):
+    return bearer(make_key(app.test_cli_runner(), "admin"))

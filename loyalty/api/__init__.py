@@ -18,5 +18,6 @@ def init_app(app, api):
         app.url_map.converters[name] = converter
         api.register_converter(converter, inputs.documented_path)
     app.before_request(inputs.check_path_parameters(PATH_COLUMNS))
+    app.before_request(inputs.require_json_bodies)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)

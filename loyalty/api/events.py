@@ -24,7 +24,9 @@ class EventOut(ma.Schema):
         "enum": list(STATUSES),
         "description": "`queued` (stored, not applied yet), `processed`, `duplicate` (another event already counted "
                        "this order or refund), `parked` (a refund waiting for its purchase), `ignored` (a type not "
-                       "consumed) or `failed` (not applied: `error` says why)."})
+                       "consumed) or `failed` (not applied: `error` says why). A `processed` event may carry a note in "
+                       "`error` too: `refund_capped` when refunds on the order add up to more than its total (they "
+                       "count up to the total)."})
     received_at = ma.fields.AwareDateTime()
     applied_at = ma.fields.AwareDateTime(allow_none=True)
     error = ma.fields.Method("error_of", metadata={"type": "object", "nullable": True})

@@ -17,6 +17,7 @@ welcome for a purchase, clawbacks for a refund) plus a correction for any differ
 """
 from dataclasses import replace
 
+from loyalty.applier.batch import Outcome
 from loyalty.inputs import clip
 from loyalty.models import LedgerEntry
 from loyalty.services.snapshots import net_points, to_json
@@ -49,6 +50,13 @@ def _released(programme, order, state, at):
     return replace(state, pending=0)
 
 
+def refund_capped(order, beyond):
+    """Applied, and saying so: the refunds reported on the order add up to more than its total."""
+    return Outcome("processed", "refund_capped",
+                   f"Refunds on order {order.order_key} come to {format_amount(beyond, order.currency)} more than its "
+                   f"total of {format_amount(order.total, order.currency)}; they count up to the total.")
+
+
 def _evaluate(programme, standing, steps, states, buckets):
     """Run `steps` through the rules; answers the final standing and each step's outcome.
     `states`: order -> state before the first step (updated in place); `buckets` gives each
@@ -65,6 +73,8 @@ def _evaluate(programme, standing, steps, states, buckets):
         else:
             refunded = max(state.refunded, step.amount) if step.cumulative else state.refunded + step.amount
             outcome = apply_refund(programme, standing, state, refunded, step.at)
+            if outcome.beyond_order and step.event is not None:
+                step.event.outcome = refund_capped(order, outcome.beyond_order)
             if in_window(programme, order.placed_at, step.at):
                 day = local_date(programme, order.placed_at)
                 buckets[day] = buckets.get(day, 0) - outcome.refunded
