@@ -44,8 +44,8 @@ class LoyaltyGroup(FlaskGroup):
 
 
 def create_app_or_exit():
-    """The app; a programme file that cannot be used ends the command: one line per problem
-    on stderr, exit code 2. (SystemExit, because Flask's CLI prints the traceback of any
+    """The app; a programme file or an environment setting that cannot be used ends the
+    command: one line per problem on stderr, exit code 2. (SystemExit, because Flask's CLI prints the traceback of any
     Exception raised while it lists the commands.)"""
     from loyalty import create_app
     from loyalty.programme import ProgrammeFileError
@@ -55,6 +55,9 @@ def create_app_or_exit():
     except ProgrammeFileError as error:
         for problem in error.problems:
             click.echo(f"error: programme {error.path}: {problem}", err=True)
+        sys.exit(USER_ERROR)
+    except ValueError as error:         # a setting of the environment that cannot be used
+        click.echo(f"error: configuration: {error}", err=True)
         sys.exit(USER_ERROR)
 
 

@@ -186,3 +186,14 @@ def test_revoke_refuses_in_one_line_what_is_not_a_key_here(client, runner):
     forged = f"lk_{prefix}_{'x' * 43}"                  # the right prefix, another secret
     assert "not the key with prefix" in _one_line_error(runner.invoke(args=["keys", "revoke", forged]))
     assert client.get("/v1/customers/c-1/balance", headers=bearer(key)).status_code != 401
+
+
+@pytest.mark.parametrize("setting, value", [("LOYALTY_TRUSTED_PROXIES", "yes"), ("LOYALTY_LOG_LEVEL", "loud"),
+                                            ("LOYALTY_WEBHOOK_TIMEOUT", "soon"), ("LOYALTY_PANEL_ORIGINS", "*")])
+def test_a_bad_environment_setting_is_one_line_and_exit_2(sqlite_url, setting, value, monkeypatch):
+    monkeypatch.setenv(setting, value)
+    result = _loyalty("keys", "list", url=sqlite_url)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: configuration: {setting}:"), line
