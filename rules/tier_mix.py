@@ -47,20 +47,21 @@ def tier_mix_counted(programme, changes, enrolled, months, lowest_by_month_end):
     where the one before ends. Equal to `tier_mix` over all the customers; one pass over
     each history."""
     lowest = programme.lowest_tier.name
+    rank = {tier.name: position for position, tier in enumerate(programme.tiers)}    # unknown: the lowest
     rows = [{"month": label, "tiers": {tier.name: 0 for tier in programme.tiers}, "up": 0, "down": 0}
             for label, _, _ in months]
     for row, count in zip(rows, lowest_by_month_end):
         row["tiers"][lowest] += count
+    spans = [(row, start, end) for row, (_, start, end) in zip(rows, months)]
     for customer, since in enrolled.items():
-        history, held, seen = sorted(changes.get(customer, ())), lowest, 0
-        for row, (_, start, end) in zip(rows, months):
+        history, held, held_rank, seen = sorted(changes.get(customer, ())), lowest, 0, 0
+        for row, start, end in spans:
             if since >= end:
                 continue
             while seen < len(history) and history[seen][0] < end:
-                moment, tier = history[seen]
-                step = programme.rank(tier) - programme.rank(held)
+                moment, held = history[seen]
+                step, held_rank, seen = rank.get(held, 0) - held_rank, rank.get(held, 0), seen + 1
                 if moment >= start and step:
                     row["up" if step > 0 else "down"] += 1
-                held, seen = tier, seen + 1
-            row["tiers"][programme.tier(held).name] += 1
+            row["tiers"][held if held in rank else lowest] += 1
     return rows

@@ -48,6 +48,8 @@ def shop_history(postgres_server, app_factory):
         assert deliver_shop(client, purchase(customer=customer, order=order, amount=amount,
                                              created=at(days_ago))) == "processed"
     assert deliver_shop(client, refund(order="o-2", refund_id="r-1", amount=5_000, created=at(90))) == "processed"
+    just_now = int(datetime.now(timezone.utc).timestamp()) - 60         # this month's purchase: gold, 7 % off
+    assert deliver_shop(client, purchase(customer="c-1", order="o-7", amount=10_000, created=just_now)) == "processed"
     support, shop = make_key(runner, "support"), make_key(runner, "shop")
     for customer, points in (("c-1", 700), ("c-4", 900)):
         client.post(f"/v1/support/customers/{customer}/adjustments", json={"points": 1000, "reason": "sorry"},
@@ -91,7 +93,7 @@ def test_the_dashboard_logs_in_and_draws_the_reports_in_chromium(shop_history):
                    "accounting": served(server, admin, f"/v1/admin/reports/accounting?from={first}"),
                    "tiers": served(server, admin, "/v1/admin/reports/tiers"),
                    "customers": served(server, admin, "/v1/admin/reports/customers"),
-                   "cost": served(server, admin, f"/v1/admin/reports/cost?from={first}")}
+                   "cost": served(server, admin, "/v1/admin/reports/cost")}
         assert drawn == reports
 
         periods = reports["accounting"]["periods"]
@@ -108,6 +110,7 @@ def test_the_dashboard_logs_in_and_draws_the_reports_in_chromium(shop_history):
         assert charts["cost"] == [[0, 1, 2], [cost[t]["discounts_given"]["amount"] for t in cost],
                                   [cost[t]["redeemed_value"]["amount"] for t in cost]]
         assert cost["gold"]["redeemed_value"]["amount"] == 700 and cost["platinum"]["redeemed_value"]["amount"] == 900
+        assert cost["gold"]["discounts_given"]["amount"] == 10_000 * 7 // 93                  # o-7
         assert by_tier["standard"]["churned"] == 1 and by_tier["platinum"]["lifetime_value"]["amount"] > 0
 
         for name, colour in (("accounting", COLOURS[0]), ("tiers", COLOURS[0]), ("churn", COLOURS[1]),

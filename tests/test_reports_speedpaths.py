@@ -49,7 +49,11 @@ def store(app, created, bought, steps, reviews):
     with app.app_context():
         for table in (TierReview, TimelineEvent, Order, Customer):
             db.session.execute(delete(table))
-        db.session.execute(insert(Customer), [{"id": c, "created_at": at, "updated_at": at, "tier": tier}
+        first_step = {}                 # what the write path keeps: the first purchase's time
+        for c, at, _ in steps:
+            first_step[c] = min(first_step.get(c, at), at)
+        db.session.execute(insert(Customer), [{"id": c, "created_at": at, "updated_at": at, "tier": tier,
+                                               "first_purchase_at": first_step.get(c)}
                                               for c, (at, tier) in created.items()])
         if bought:
             db.session.execute(insert(Order), [
@@ -60,7 +64,7 @@ def store(app, created, bought, steps, reviews):
             if steps:
                 db.session.execute(insert(TimelineEvent), [
                     {"customer_id": c, "order_id": order_id, "kind": "purchase", "at": at, "amount": 0,
-                     "standing_after": {"tier": tier, "lifetime_spend": 0}, "order_after": {}}
+                     "standing_after": {"tier": tier, "lifetime_spend": 0}, "order_after": {}, "tier": tier}
                     for c, at, tier in steps])
         if reviews:
             db.session.execute(insert(TierReview), [{"customer_id": c, "at": at, "from_tier": "gold", "to_tier": tier}
@@ -99,14 +103,13 @@ def tiers_one_by_one(session, programme, months):
     until = months[-1][2]
     history = {}
     for customer, at, tier in [*session.execute(select(TimelineEvent.customer_id, TimelineEvent.at,
-                                                       TimelineEvent.standing_after["tier"].as_string())),
+                                                       TimelineEvent.standing_after["tier"].as_string())),  # the snapshot
                                *session.execute(select(TierReview.customer_id, TierReview.at, TierReview.to_tier))]:
         if at < until:
             history.setdefault(customer, []).append((at, tier))
-    enrolled = {c: at for c, at in session.execute(select(Customer.id, Customer.created_at)) if at < until}
-    for customer, found in history.items():
-        first = min(at for at, _ in found)
-        enrolled[customer] = min(enrolled.get(customer, first), first)
+    # A customer counts from its enrolment or its first purchase, whichever is first.
+    enrolled = {c: min(at, first or at) for c, at, first in session.execute(
+        select(Customer.id, Customer.created_at, Customer.first_purchase_at)) if min(at, first or at) < until}
     return tier_mix(programme, history, enrolled, months)
 
 

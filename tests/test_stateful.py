@@ -15,7 +15,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
+from sqlalchemy import select
+
 from loyalty.extensions import db
+from loyalty.models import TimelineEvent
 from loyalty.programme import current_programme
 from rules import Purchase, Standing, apply_purchase, apply_refund
 from tests import state
@@ -152,6 +155,14 @@ class Webhooks(RuleBasedStateMachine):
             assert (stored["pending"], stored["tier"], stored["lifetime_spend"]) == expected[customer]
             assert state.ledger_sum(self.app, customer) == {"pending": stored["pending"],
                                                             "available": stored["available"]}
+
+    @invariant()
+    def the_timeline_tier_column_is_its_snapshots(self):
+        """The column the tiers report reads equals the snapshot it copies, replays included."""
+        with self.app.app_context():
+            rows = db.session.execute(select(TimelineEvent.tier, TimelineEvent.standing_after)).all()
+            db.session.remove()
+        assert all(tier == snapshot["tier"] for tier, snapshot in rows)
 
     @invariant()
     def fully_refunded_customers_are_back_at_the_start(self):

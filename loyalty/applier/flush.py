@@ -25,7 +25,8 @@ _ORDER_STATE = (update(ORDERS).where(ORDERS.c.id == bindparam("row_id")).values(
     fixed_points=bindparam("s_fixed"), fixed_removed=bindparam("s_fixed_removed"), points_pending=bindparam("s_pending"),
     programme_version=bindparam("s_version")))
 _SNAPSHOTS = (update(TIMELINE).where(TIMELINE.c.id == bindparam("row_id"))
-              .values(standing_after=bindparam("s_standing"), order_after=bindparam("s_order")))
+              .values(standing_after=bindparam("s_standing"), order_after=bindparam("s_order"),
+                      tier=bindparam("s_tier")))
 _ACCOUNT_FIELDS = ("tier", "tier_since", "tier_floor", "floor_since", "lifetime_spend", "first_purchase_at",
                    "points_pending", "points_available", "birthday")
 _ACCOUNT_COLUMNS = ("last_event_at", "email", "stripe_customer_id", "event_sequence", *_ACCOUNT_FIELDS)
@@ -87,10 +88,12 @@ def flush(session, programme, plan, now):
         append(session, TIMELINE, [
             {"customer_id": step.order.customer_id, "order_id": step.order.id, "kind": step.kind, "at": step.at,
              "amount": step.amount, "cumulative": step.cumulative, "refund_key": step.refund_key,
-             "standing_after": step.standing_after, "order_after": step.order_after} for step in plan.new_steps])
+             "standing_after": step.standing_after, "order_after": step.order_after,
+             "tier": step.standing_after["tier"]} for step in plan.new_steps])
     if plan.replayed_steps:
         session.execute(_SNAPSHOTS, [{"row_id": step.id, "s_standing": step.standing_after,
-                                      "s_order": step.order_after} for step in plan.replayed_steps])
+                                      "s_order": step.order_after, "s_tier": step.standing_after["tier"]}
+                                     for step in plan.replayed_steps])
     if plan.entries:
         append(session, LEDGER, [
             {**{key: value for key, value in entry.items() if key != "order"},

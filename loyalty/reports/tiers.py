@@ -2,21 +2,23 @@
 (rules/tier_mix.py). The history is the timeline's snapshots (the tier after each purchase
 and refund, by business time) and the reviews' changes (tier_reviews).
 
-Most customers never held another tier than the lowest: the database counts those by
-month end; only the others' histories are read (tests/test_reports_speedpaths.py holds the
+Most customers never held another tier than the lowest: the database counts everyone by
+month end, and only the others' histories are read (their count is taken off) (tests/test_reports_speedpaths.py holds the
 counts equal to rules/tier_mix.py's per-customer definition)."""
+from bisect import bisect_left
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, or_, select, union
 
+from loyalty.extensions import one_of
 from loyalty.models import Customer, TierReview, TimelineEvent
 from loyalty.models.types import utcnow
 from loyalty.reports.accounting import periods
 from rules import local_date
 from rules.tier_mix import tier_mix_counted
 
-_TIER = TimelineEvent.standing_after["tier"].as_string()
+_TIER = TimelineEvent.tier
 
 
 def _moved(programme, until):
@@ -27,36 +29,40 @@ def _moved(programme, until):
                  select(TierReview.customer_id).where(TierReview.at < until, TierReview.to_tier != lowest))
 
 
-def _lowest_by_month_end(session, moved, months):
-    """[customers who held only the lowest tier, enrolled before each month's end]. A
-    customer counts from its enrolment or its first change, whichever is first."""
-    firsts = [select(table.customer_id, func.min(table.at).label("at")).where(table.at < months[-1][2])
-              .group_by(table.customer_id).subquery() for table in (TimelineEvent, TierReview)]
-    moved = moved.subquery()
-    query = select(*[func.sum(case((or_(Customer.created_at < end, *[first.c.at < end for first in firsts]), 1),
-                                   else_=0)) for _, _, end in months]).select_from(Customer)
-    for first in firsts:
-        query = query.outerjoin(first, first.c.customer_id == Customer.id)
-    counts = session.execute(query.outerjoin(moved, moved.c.customer_id == Customer.id)
-                             .where(moved.c.customer_id.is_(None))).one()
-    return [int(count or 0) for count in counts]
+def _enrolled():
+    """When a customer starts to count: its enrolment or its first purchase, whichever is
+    first (an import enrols customers today with purchases from years ago)."""
+    return case((Customer.first_purchase_at < Customer.created_at, Customer.first_purchase_at),
+                else_=Customer.created_at)
 
 
-def _histories(session, moved, until):
-    """({customer: [(moment, tier after)]}, {customer: enrolled}) of the customers who moved."""
-    moved = moved.subquery()
-    created = dict(session.execute(select(Customer.id, Customer.created_at)
-                                   .join(moved, moved.c.customer_id == Customer.id)).all())
-    steps = select(TimelineEvent.customer_id, TimelineEvent.at, _TIER).join(
-        moved, moved.c.customer_id == TimelineEvent.customer_id).where(TimelineEvent.at < until)
-    reviews = select(TierReview.customer_id, TierReview.at, TierReview.to_tier).join(
-        moved, moved.c.customer_id == TierReview.customer_id).where(TierReview.at < until)
+def _everyone_by_month_end(session, months):
+    """[customers counting before each month's end], in one pass over the customers."""
+    query = select(*[func.sum(case((or_(Customer.created_at < end, Customer.first_purchase_at < end), 1), else_=0))
+                     for _, _, end in months])
+    return [int(count or 0) for count in session.execute(query).one()]
+
+
+def _histories(session, programme, until):
+    """({customer: [(moment, tier after)]}, {customer: when it starts to count}) of the
+    customers who moved. On PostgreSQL their histories are read by the ids as one array
+    (from the index alone: it holds the tier), so the planner looks each one up."""
+    moved = _moved(programme, until)
+    enrolled = dict(session.execute(select(Customer.id, _enrolled()).where(Customer.id.in_(moved))).all())
+    if session.get_bind().dialect.name == "postgresql":
+        def among(column):
+            return one_of(session, column, enrolled)
+    else:
+        def among(column):
+            return column.in_(moved)
+    steps = select(TimelineEvent.customer_id, TimelineEvent.at, _TIER).where(
+        among(TimelineEvent.customer_id), TimelineEvent.at < until)
+    reviews = select(TierReview.customer_id, TierReview.at, TierReview.to_tier).where(
+        among(TierReview.customer_id), TierReview.at < until)
     changes = {}
     for customer_id, at, tier in [*session.execute(steps), *session.execute(reviews)]:
         changes.setdefault(customer_id, []).append((at, tier))
-    # A customer is counted from its enrolment or its first change, whichever is first
-    # (an import enrols customers today with purchases from years ago).
-    return changes, {customer: min(since, *(at for at, _ in changes[customer])) for customer, since in created.items()}
+    return changes, enrolled
 
 
 def tiers(session, programme, start=None, end=None):
@@ -68,9 +74,12 @@ def tiers(session, programme, start=None, end=None):
                datetime.combine(following, time(), tzinfo=zone)) for first, following in
               periods(programme, start, end, "month")]
     until = months[-1][2]
-    moved = _moved(programme, until)
-    changes, enrolled = _histories(session, moved, until)
-    mix = tier_mix_counted(programme, changes, enrolled, months, _lowest_by_month_end(session, moved, months))
+    changes, enrolled = _histories(session, programme, until)
+    # Those who only ever held the lowest tier: everyone, less the customers who moved.
+    starts = sorted(enrolled.values())
+    lowest = [everyone - bisect_left(starts, end)
+              for everyone, (_, _, end) in zip(_everyone_by_month_end(session, months), months)]
+    mix = tier_mix_counted(programme, changes, enrolled, months, lowest)
     return {"months": [{**row, "end": (following.date() - timedelta(days=1)).isoformat()}
                        for row, (_, _, following) in zip(mix, months)]}
 

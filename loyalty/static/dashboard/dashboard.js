@@ -142,7 +142,7 @@
     try {
       const [liabilityReport, accountingReport, tiersReport, customersReport, costReport] = await Promise.all([
         fetchReport("liability", {}), fetchReport("accounting", accountingRange), fetchReport("tiers", range),
-        fetchReport("customers", {...(range.to ? {to: range.to} : {}), ...churn}), fetchReport("cost", {...range, from: accountingRange.from})]);
+        fetchReport("customers", {...(range.to ? {to: range.to} : {}), ...churn}), fetchReport("cost", range)]);
       Object.assign(dashboard.reports, {liability: liabilityReport, accounting: accountingReport, tiers: tiersReport,
                                         customers: customersReport, cost: costReport});
       liability(liabilityReport);
