@@ -48,8 +48,10 @@ def _histories(session, programme, until):
     customers who moved. On PostgreSQL their histories are read by the ids as one array
     (from the index alone: it holds the tier), so the planner looks each one up."""
     moved = _moved(programme, until)
-    enrolled = dict(session.execute(select(Customer.id, _enrolled()).where(Customer.id.in_(moved))).all())
-    if session.get_bind().dialect.name == "postgresql":
+    postgres = session.get_bind().dialect.name == "postgresql"
+    read = _driver_rows if postgres else (lambda _, statement: session.execute(statement).all())
+    enrolled = dict(read(session, select(Customer.id, _enrolled()).where(Customer.id.in_(moved))))
+    if postgres:
         def among(column):
             return one_of(session, column, enrolled)
     else:
@@ -60,9 +62,18 @@ def _histories(session, programme, until):
     reviews = select(TierReview.customer_id, TierReview.at, TierReview.to_tier).where(
         among(TierReview.customer_id), TierReview.at < until)
     changes = {}
-    for customer_id, at, tier in [*session.execute(steps), *session.execute(reviews)]:
+    for customer_id, at, tier in [*read(session, steps), *read(session, reviews)]:
         changes.setdefault(customer_id, []).append((at, tier))
     return changes, enrolled
+
+
+def _driver_rows(session, statement):
+    """PostgreSQL: the rows as the driver gives them, plain tuples with aware datetimes,
+    without SQLAlchemy's per-row work (a third of a second per 100,000 rows here)."""
+    compiled = statement.compile(dialect=session.get_bind().dialect)
+    with session.connection().connection.cursor() as cursor:
+        cursor.execute(str(compiled), compiled.params)
+        return cursor.fetchall()
 
 
 def tiers(session, programme, start=None, end=None):
