@@ -14,7 +14,8 @@ from loyalty.extensions import db
 TABLES = {"customers", "orders", "ledger_entries", "webhook_events", "api_keys", "spend_buckets", "redemptions",
           "support_actions",
           "timeline_events", "parked_refunds", "webhook_endpoints", "outbound_events", "deliveries",
-          "delivery_attempts", "tier_reviews", "admin_sessions", "alembic_version"}
+          "delivery_attempts", "tier_reviews", "admin_sessions", "programme_versions", "programme_audit",
+          "alembic_version"}
 
 
 @pytest.fixture
