@@ -9,6 +9,7 @@ from loyalty import (api, auth, config, errors, event_commands, extensions, heal
 from loyalty.dashboard import views as dashboard
 from loyalty.imports import command as import_command
 from loyalty.outbox import commands as outbox_commands
+from loyalty.programmes import commands as programme_commands
 from loyalty.reports import command as report_command
 
 
@@ -26,6 +27,9 @@ def create_app(test_config=None):
 
     programme.init_app(app)
     extensions.init_app(app)
+    with app.app_context():     # the stored versions; the file's first publication when due
+        programme.connect(app, extensions.db.engine).reload()
+        extensions.db.engine.dispose()      # no connection opened here outlives a fork
     errors.init_app(app)
     logs.init_app(app)
     extensions.api.register_blueprint(health.blp)
@@ -43,6 +47,7 @@ def create_app(test_config=None):
     import_command.init_app(app)
     outbox_commands.init_app(app)
     report_command.init_app(app)
+    programme_commands.init_app(app)
     dashboard.init_app(app)
     metrics.init_app(app)
     return app

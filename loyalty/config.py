@@ -79,6 +79,8 @@ def from_environ(environ, instance_path):
         "LOYALTY_PANEL_ORIGINS": environ.get("LOYALTY_PANEL_ORIGINS") or "",     # loyalty/panel.py reads it
         "LOYALTY_TOKEN_MAX_AGE": int(environ.get("LOYALTY_TOKEN_MAX_AGE") or DEFAULT_TOKEN_MAX_AGE),
         "LOYALTY_PROGRAMME": environ.get("LOYALTY_PROGRAMME") or None,
+        "LOYALTY_PROGRAMME_REFRESH_SECONDS": _seconds("LOYALTY_PROGRAMME_REFRESH_SECONDS",
+                                                      environ.get("LOYALTY_PROGRAMME_REFRESH_SECONDS"), 2, 300),
         "LOYALTY_RATE_LIMIT": environ.get("LOYALTY_RATE_LIMIT") or "600 per minute",
         "LOYALTY_LOG_LEVEL": _log_level(environ.get("LOYALTY_LOG_LEVEL")),
         "LOYALTY_TRUSTED_PROXIES": _hops(environ.get("LOYALTY_TRUSTED_PROXIES")),

@@ -144,13 +144,13 @@ def _run(app, batch_size, poll_seconds, stopping, once, send):
         sender = threading.Thread(target=send_events, args=(app, stopping, wake), name="events-out", daemon=True)
         sender.start()
     with app.app_context():
-        programme, session = current_programme(), db.session
+        session = db.session
         wakeup = Wakeup(db.engine, poll_seconds)
         try:
             while not stopping.is_set():
                 try:
                     began = time.perf_counter()
-                    done = apply_batch(session, programme, batch_size)
+                    done = apply_batch(session, current_programme(), batch_size)     # the versions as now published
                 except DBAPIError as error:       # the database is away: wait, then carry on
                     log.warning("database unavailable (%s); retrying", type(error).__name__)
                     session.remove()

@@ -31,6 +31,14 @@ def postgres_server():
     server.destroy()
 
 
+def forget_programme_versions():
+    """Leave no programme version behind (the migration stores the default as the first):
+    each test's first app stores its own configured programme, as after every test's cleanup."""
+    for table in ("programme_audit", "programme_versions"):
+        db.session.execute(db.metadata.tables[table].delete())
+    db.session.commit()
+
+
 def make_app(database_url, **config):
     return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
                        **TEST_SECRETS, **config})
@@ -50,6 +58,7 @@ def migrated_databases(tmp_path_factory):
             app = make_app(url)
             with app.app_context():
                 upgrade()
+                forget_programme_versions()
                 db.engine.dispose()
             made[backend] = url
         return made[backend]
@@ -106,6 +115,7 @@ def migrated_app(app_factory, url):
     app = app_factory(url)
     with app.app_context():
         upgrade()
+        forget_programme_versions()
         db.engine.dispose()
     return app
 

@@ -1,9 +1,10 @@
 """The /v1 API for customers, shops and support tools (api.md, "Customer, shop and support API")."""
 from loyalty import inputs
-from loyalty.api import checkout, customers, events, reports, support, webhook_endpoints
+from loyalty.api import checkout, customers, events, programmes, reports, support, webhook_endpoints
 from loyalty.models import Customer, WebhookEvent
 
-BLUEPRINTS = (customers.blp, checkout.blp, support.blp, events.blp, webhook_endpoints.blp, reports.blp)
+BLUEPRINTS = (customers.blp, checkout.blp, support.blp, events.blp, webhook_endpoints.blp, reports.blp,
+              programmes.blp)
 # Path parameters (`<customer_id:customer_id>`) and the columns that hold them.
 PATH_COLUMNS = {"customer_id": Customer.id, "event_id": WebhookEvent.event_id}
 
