@@ -69,10 +69,10 @@ class Programmes:
         self._ensured = False
         self._lock = threading.Lock()
 
-    def get(self):
-        if self._read_at is None or time.monotonic() - self._read_at >= self.refresh:
+    def get(self, fresh=False):
+        if fresh or self._read_at is None or time.monotonic() - self._read_at >= self.refresh:
             with self._lock:
-                if self._read_at is None or time.monotonic() - self._read_at >= self.refresh:
+                if fresh or self._read_at is None or time.monotonic() - self._read_at >= self.refresh:
                     self.reload()
         return self.book
 
@@ -126,11 +126,12 @@ def connect(app, engine):
     return programmes
 
 
-def programme_book():
-    """The versions in force over time, as this process last read them."""
-    return current_app.extensions["loyalty.programme"].get()
+def programme_book(fresh=False):
+    """The versions in force over time, as this process last read them (`fresh`: read now;
+    the applier does, once a batch, so no event is applied under a version it has not seen)."""
+    return current_app.extensions["loyalty.programme"].get(fresh)
 
 
-def current_programme(now=None):
+def current_programme(now=None, fresh=False):
     """The version in force now (or at `now`)."""
-    return programme_book().at(now or utcnow())
+    return programme_book(fresh).at(now or utcnow())

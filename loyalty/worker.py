@@ -150,7 +150,7 @@ def _run(app, batch_size, poll_seconds, stopping, once, send):
             while not stopping.is_set():
                 try:
                     began = time.perf_counter()
-                    done = apply_batch(session, current_programme(), batch_size)     # the versions as now published
+                    done = apply_batch(session, current_programme(fresh=True), batch_size)
                 except DBAPIError as error:       # the database is away: wait, then carry on
                     log.warning("database unavailable (%s); retrying", type(error).__name__)
                     session.remove()
