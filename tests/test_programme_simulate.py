@@ -5,7 +5,7 @@ import itertools
 import json
 import time
 import tomllib
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings, strategies as st

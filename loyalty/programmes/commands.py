@@ -17,7 +17,6 @@ from loyalty.errors import LoyaltyError
 from loyalty.extensions import db
 from loyalty.models.types import utcnow
 from loyalty.programmes import documents, present, store
-from rules import ProgrammeError
 
 
 def actor():
@@ -159,3 +158,46 @@ def diff(version, other, fmt):
 
 def init_app(app):
     app.cli.add_command(programme)
+
+
+def _side_by_side(report):
+    draft, live = report["draft"], report["live"]
+    lines = [f"backtest over {report['days']} days: {report['purchases']} purchases of {report['customers']} customers",
+             f"{'':<22} {'live: ' + live['version']:>26} {'draft: ' + draft['version']:>26}"]
+    for name, key in (("points issued", "points_issued"), ("points value", "points_value"),
+                      ("discount given", "discount_given")):
+        shown = [side[key] if key == "points_issued" else f"{side[key]['amount']} {side[key]['currency']}"
+                 for side in (live, draft)]
+        lines.append(f"{name:<22} {shown[0]:>26} {shown[1]:>26}")
+    for tier in dict.fromkeys([*live["tiers"], *draft["tiers"]]):
+        lines.append(f"{'customers ' + tier:<22} {live['tiers'].get(tier, 0):>26} {draft['tiers'].get(tier, 0):>26}")
+    lines.append(f"moving up {report['moved']['up']}, down {report['moved']['down']} (draft against live)")
+    lines.append("most affected: " + ", ".join(f"{row['customer_id']} {row['points_difference']:+d}"
+                                               for row in report["most_affected"] if row["points_difference"]))
+    return "\n".join(lines)
+
+
+@programme.command("backtest")
+@click.argument("version")
+@click.option("--days", default=365, show_default=True, type=click.IntRange(1, 3650))
+@click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="Write each customer's figures under both versions to this CSV file.")
+@with_appcontext
+@refusals
+def backtest_command(version, days, fmt, out):
+    """Replay the last --days of purchases and refunds under VERSION and under the live version,
+    in memory, and compare: points issued and their value, discount given, tiers at the end,
+    customers moving, the most affected. Nothing is written to the ledger."""
+    from loyalty.programme import current_programme
+    from loyalty.programmes import backtest
+
+    now = utcnow()
+    row = store.find(db.session, version)
+    report, rows = backtest.backtest(db.session, documents.stored(row.document), current_programme(now, fresh=True),
+                                     days, now)
+    db.session.rollback()
+    if out is not None:
+        with out.open("w", encoding="utf-8", newline="") as handle:
+            backtest.as_csv(rows, handle)
+    click.echo(_json(report) if fmt == "json" else _side_by_side(report))

@@ -50,7 +50,7 @@ def parse(text, fmt=None):
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as error:
         raise ProgrammeError([f"(document): not valid {fmt.upper()}: {error}"]) from None
     except RecursionError:
-        raise ProgrammeError([f"(document): nested too deeply to be a programme"]) from None
+        raise ProgrammeError(["(document): nested too deeply to be a programme"]) from None
     return Document(fmt, text, data, parse_programme(data))
 
 

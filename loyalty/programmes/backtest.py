@@ -1,0 +1,155 @@
+"""Backtest: the stored purchases of a period, and the refunds of those purchases, replayed
+in memory under a version and under the live one, side by side. Nothing is written.
+
+Each customer starts the period as the timeline left them just before it (the snapshot of
+their last step before it, or a new customer's standing), with the spend buckets of the
+window before it as stored; then their purchases and refunds of the period are evaluated
+in business-time order by the applier's own evaluation (loyalty/applier/evaluation.py), as
+if each version had been in force for the whole period. Left out, on both sides alike:
+refunds in the period of purchases made before it, tier reviews, redemptions and goodwill.
+"""
+import csv
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from loyalty.applier.batch import OrderRow, Step
+from loyalty.applier.evaluation import _evaluate, step_order
+from loyalty.models import Customer, Order, SpendBucket, TimelineEvent
+from loyalty.services.balances import money
+from loyalty.services.snapshots import standing_from_json
+from rules import Standing, local_date, points_value
+from rules.discount import discount_for, discount_given
+
+READ_BATCH = 20_000
+TOP = 20
+
+
+@dataclass
+class Side:
+    """One version's totals over the period, and each customer's part."""
+
+    programme: object
+    customers: dict = field(default_factory=dict)      # id -> [points, discount, end tier]
+
+    def add(self, customer_id, points, discount, tier):
+        self.customers[customer_id] = [points, discount, tier]
+
+    def summary(self, tiers_elsewhere):
+        programme = self.programme
+        points = sum(found[0] for found in self.customers.values())
+        tiers = {tier.name: tiers_elsewhere.get(tier.name, 0) for tier in programme.tiers}
+        for _, _, tier in self.customers.values():
+            tiers[tier] = tiers.get(tier, 0) + 1
+        return {"version": programme.version, "points_issued": points,
+                "points_value": money(programme, points_value(programme, points)),
+                "discount_given": money(programme, sum(found[1] for found in self.customers.values())),
+                "tiers": tiers}
+
+
+def _replay(programme, standing, steps, buckets):
+    """(points issued, discount given, end tier) of one customer's period under `programme`;
+    `steps` in business-time order."""
+    final, outcomes = _evaluate(programme, standing, steps, {}, buckets)
+    points, discount, before = 0, 0, standing
+    for step in steps:
+        outcome = outcomes[step]
+        if step.kind == "purchase":
+            points += outcome.earning.total
+            discount += discount_given(discount_for(programme, before.lifetime_spend)[0], step.amount)
+        else:
+            points -= outcome.clawback
+        before = outcome.standing
+    return points, discount, final.tier
+
+
+def _steps(session, since, until):
+    """The period's steps, a customer at a time: (customer id, birthday, stored tier, [Step])."""
+    query = (select(TimelineEvent.customer_id, TimelineEvent.id, TimelineEvent.kind, TimelineEvent.at,
+                    TimelineEvent.amount, TimelineEvent.cumulative, TimelineEvent.order_id, Order.order_key,
+                    Order.placed_at, Order.total, Order.lines, Order.currency, Order.source, Customer.birthday,
+                    Customer.tier)
+             .join(Order, Order.id == TimelineEvent.order_id).join(Customer, Customer.id == TimelineEvent.customer_id)
+             .where(Order.placed_at >= since, Order.placed_at < until, TimelineEvent.at < until)
+             .order_by(TimelineEvent.customer_id, TimelineEvent.at, TimelineEvent.id))
+    current, steps, orders = None, [], {}
+    for row in session.execute(query.execution_options(yield_per=READ_BATCH)):
+        if current is None or row.customer_id != current.customer_id:
+            if current is not None:
+                yield current.customer_id, current.birthday, current.tier, sorted(steps, key=step_order)
+            current, steps, orders = row, [], {}
+        order = orders.get(row.order_id)
+        if order is None:
+            order = orders[row.order_id] = OrderRow(row.customer_id, row.source, row.order_key, row.placed_at,
+                                                    row.currency, row.total, row.lines, None, id=row.order_id)
+        steps.append(Step(order, row.kind, row.at, row.amount, cumulative=row.cumulative, id=row.id))
+    if current is not None:
+        yield current.customer_id, current.birthday, current.tier, sorted(steps, key=step_order)
+
+
+def _openings(session, since):
+    """Each customer's standing snapshot just before `since`: id -> JSON."""
+    ranked = (select(TimelineEvent.customer_id, TimelineEvent.standing_after,
+                     func.row_number().over(partition_by=TimelineEvent.customer_id,
+                                            order_by=(TimelineEvent.at.desc(), TimelineEvent.id.desc())).label("n"))
+              .where(TimelineEvent.at < since).subquery())
+    return {row.customer_id: row.standing_after
+            for row in session.execute(select(ranked.c.customer_id, ranked.c.standing_after).where(ranked.c.n == 1))}
+
+
+def _buckets_before(session, programmes, since):
+    first = min(local_date(p, since) - timedelta(days=p.tier_policy.window_days + 1) for p in programmes)
+    buckets = {}
+    for row in session.execute(select(SpendBucket.customer_id, SpendBucket.day, SpendBucket.amount)
+                               .where(SpendBucket.day >= first, SpendBucket.day < local_date(programmes[0], since))):
+        buckets.setdefault(row.customer_id, {})[row.day] = row.amount
+    return buckets
+
+
+def backtest(session, draft, live, days, now):
+    """Replay the last `days` days under `draft` and `live`: (report, per-customer rows)."""
+    since = now - timedelta(days=days)
+    sides = (Side(draft), Side(live))
+    openings = _openings(session, since)
+    before = _buckets_before(session, (draft, live), since)
+    purchases = 0
+    elsewhere = dict(session.execute(select(Customer.tier, func.count()).group_by(Customer.tier)).all())
+    for customer_id, birthday, stored_tier, steps in _steps(session, since, now):
+        opening = openings.get(customer_id)
+        standing = standing_from_json(opening) if opening is not None else Standing(
+            tier=live.lowest_tier.name, birthday=birthday)
+        elsewhere[stored_tier] -= 1         # counted by its replays instead
+        purchases += sum(1 for step in steps if step.kind == "purchase")
+        for side in sides:
+            side.add(customer_id, *_replay(side.programme, standing, steps, dict(before.get(customer_id, {}))))
+    report = {"days": days, "from": since, "to": now, "purchases": purchases, "customers": len(sides[0].customers),
+              "draft": sides[0].summary(elsewhere), "live": sides[1].summary(elsewhere)}
+    rows = _per_customer(draft, sides)
+    report["moved"] = {"up": sum(1 for row in rows if row["tier_move"] == "up"),
+                       "down": sum(1 for row in rows if row["tier_move"] == "down")}
+    report["most_affected"] = sorted(rows, key=lambda row: (-abs(row["points_difference"]), row["customer_id"]))[:TOP]
+    return report, rows
+
+
+def _per_customer(draft, sides):
+    rows = []
+    for customer_id, (points, discount, tier) in sides[0].customers.items():
+        live_points, live_discount, live_tier = sides[1].customers[customer_id]
+        rank_draft, rank_live = draft.rank(tier), draft.rank(live_tier)
+        rows.append({"customer_id": customer_id, "points_draft": points, "points_live": live_points,
+                     "points_difference": points - live_points, "discount_draft": discount,
+                     "discount_live": live_discount, "tier_draft": tier, "tier_live": live_tier,
+                     "tier_move": "up" if rank_draft > rank_live else "down" if rank_draft < rank_live else ""})
+    rows.sort(key=lambda row: row["customer_id"])
+    return rows
+
+
+CSV_COLUMNS = ("customer_id", "points_live", "points_draft", "points_difference", "discount_live",
+               "discount_draft", "tier_live", "tier_draft", "tier_move")
+
+
+def as_csv(rows, out):
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
