@@ -28,8 +28,10 @@ def create_app(test_config=None):
     programme.init_app(app)
     extensions.init_app(app)
     with app.app_context():     # the stored versions; the file's first publication when due
-        programme.connect(app, extensions.db.engine).reload()
-        extensions.db.engine.dispose()      # no connection opened here outlives a fork
+        try:
+            programme.connect(app, extensions.db.engine).reload()
+        finally:
+            extensions.db.engine.dispose()      # no connection opened here outlives a fork or a refusal
     errors.init_app(app)
     logs.init_app(app)
     extensions.api.register_blueprint(health.blp)

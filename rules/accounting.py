@@ -1,7 +1,8 @@
 """Points accounting and the points liability: what finance books.
 
 Every ledger entry is one movement of points. A period's movements, by kind:
-earned (earn and welcome entries), corrected (corrections of late events, either sign),
+earned (earn, welcome and birthday entries: points the programme's rules give, as
+opposed to support's discretionary goodwill), corrected (corrections of late events, either sign),
 adjusted (goodwill, either sign), redeemed, expired and clawed back (taken out, shown as
 positive numbers), and released (pending points becoming available: a pair of entries that
 moves points inside the balance, shown for information). So
@@ -19,7 +20,8 @@ from rules.redemption import points_value
 
 MOVEMENTS = ("earned", "corrected", "adjusted", "redeemed", "expired", "clawed_back", "released")
 _OUT = {"redemption": "redeemed", "expiry": "expired", "clawback": "clawed_back"}
-_IN = {"earn": "earned", "welcome": "earned", "correction": "corrected", "adjustment": "adjusted"}
+_IN = {"earn": "earned", "welcome": "earned", "birthday": "earned", "correction": "corrected",
+       "adjustment": "adjusted"}
 
 
 def movements(sums):

@@ -4,11 +4,19 @@ A purchase's points become available `pending_days` after its local date (the re
 window), and available points expire `expiry_days` after the date they became available.
 """
 from datetime import timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 
+@lru_cache(maxsize=4096)
+def _date_in(zone, moment):
+    return moment.astimezone(ZoneInfo(zone)).date()
+
+
 def local_date(programme, moment):
-    return moment.astimezone(ZoneInfo(programme.timezone)).date()
+    """The date of `moment` in the programme's zone (an evaluation asks for the same few
+    moments many times: the answers are kept)."""
+    return _date_in(programme.timezone, moment)
 
 
 def available_on(programme, purchased_at):

@@ -42,7 +42,16 @@ def reasons_against(condition, programme, standing, purchase):
 
 
 def holds(condition, programme, standing, purchase):
-    return not reasons_against(condition, programme, standing, purchase)
+    """Does `condition` hold? The quick answer earning asks for every bonus of every purchase;
+    `reasons_against` is empty exactly when it holds (a property test keeps them together)."""
+    day = local_date(programme, purchase.at)
+    birthday = standing.birthday
+    return ((not condition.tiers or standing.tier in condition.tiers)
+            and (not condition.birthday_month or (birthday is not None and birthday.month == day.month))
+            and (not condition.first_purchase or standing.is_first_purchase(purchase.at))
+            and purchase.total >= condition.order_total_at_least
+            and (condition.from_date is None or day >= condition.from_date)
+            and (condition.until_date is None or day <= condition.until_date))
 
 
 def lines_named(categories, skus):

@@ -4,14 +4,16 @@ The base rate gives `points` per `per_units` whole currency units of the order (
 per 1.00 by default: 129.99 earns 129). Bonuses add percentages of the base (gold +25 %,
 platinum +50 %, birthday month +100 %), all added up before one rounding down:
 points = floor(amount x total percent / 100 / unit). The tier that counts is the one the
-customer held before this purchase. Excluded lines (gift cards) earn nothing; a bonus on
-a category or SKU adds its percentage on those lines only. Fixed bonuses (the welcome
+customer held before this purchase. Excluded lines (gift cards) earn nothing and count
+toward neither qualifying nor lifetime spend (`counted_spend`); a bonus on a category or
+SKU adds its percentage on those lines only. Fixed bonuses (the welcome
 bonus on a first purchase) come on top, pending with the purchase.
 """
 from dataclasses import dataclass
 
 from rules import currency
-from rules.calendar import available_on, local_date
+from rules.calendar import available_on
+from rules.conditions import holds, line_matches
 from rules.standing import RuleHit
 
 
@@ -28,47 +30,48 @@ class Earning:
         return self.points + self.fixed_points
 
 
-def _line_matches(line, categories, skus):
-    return (line.category in categories) or (line.sku in skus)
-
-
-def _order_matches(condition, programme, standing, purchase):
-    day = local_date(programme, purchase.at)
-    birthday = standing.birthday
-    return ((not condition.tiers or standing.tier in condition.tiers)
-            and (not condition.birthday_month or (birthday is not None and birthday.month == day.month))
-            and (not condition.first_purchase or standing.is_first_purchase(purchase.at))
-            and purchase.total >= condition.order_total_at_least
-            and (condition.from_date is None or day >= condition.from_date)
-            and (condition.until_date is None or day <= condition.until_date))
-
-
 def _excluded(programme, purchase):
     """The lines no rule may reward, and the exclusion rules that took them out."""
     lines, hits = [], []
     for exclusion in programme.exclusions:
         taken = [line for line in purchase.lines
-                 if _line_matches(line, exclusion.categories, exclusion.skus) and line not in lines]
+                 if line_matches(line, exclusion.categories, exclusion.skus) and line not in lines]
         if taken:
             lines.extend(taken)
             hits.append(RuleHit(exclusion.id, 0))
     return lines, hits
 
 
+def _counted(purchase, excluded_lines):
+    return max(0, purchase.total - sum(line.amount for line in excluded_lines))
+
+
+def excluded_amount(programme, purchase):
+    """The amount of the purchase's excluded lines (gift cards, by default): money, not a
+    purchase, so it earns no points and counts toward neither qualifying nor lifetime spend."""
+    return sum(line.amount for line in _excluded(programme, purchase)[0])
+
+
+def counted_spend(programme, purchase):
+    """The part of a purchase that earns points and counts as spend: its total less its
+    excluded lines, never below 0."""
+    return _counted(purchase, _excluded(programme, purchase)[0])
+
+
 def points_for(programme, standing, purchase):
     """The points a purchase earns for a customer of this standing, with the rules behind them."""
     excluded_lines, hits = _excluded(programme, purchase)
-    eligible = max(0, purchase.total - sum(line.amount for line in excluded_lines))
+    eligible = _counted(purchase, excluded_lines)
     kept_lines = [line for line in purchase.lines if line not in excluded_lines]
 
     terms = [("base", eligible * 100)]
     for bonus in programme.bonuses:
-        if not _order_matches(bonus.when, programme, standing, purchase):
+        if not holds(bonus.when, programme, standing, purchase):
             continue
         amount = eligible
         if bonus.when.on_lines:
             matched = sum(line.amount for line in kept_lines
-                          if _line_matches(line, bonus.when.categories, bonus.when.skus))
+                          if line_matches(line, bonus.when.categories, bonus.when.skus))
             amount = min(eligible, matched)
         if amount > 0:
             terms.append((bonus.id, amount * bonus.percent))
@@ -83,7 +86,7 @@ def points_for(programme, standing, purchase):
         credited = points
 
     fixed = [RuleHit(bonus.id, bonus.points) for bonus in programme.fixed_bonuses
-             if _order_matches(bonus.when, programme, standing, purchase)]
+             if holds(bonus.when, programme, standing, purchase)]
     return Earning(points=credited, fixed_points=sum(hit.points for hit in fixed),
                    rules=tuple(hits + fixed), available_on=available_on(programme, purchase.at),
                    programme_version=programme.version)

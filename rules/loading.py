@@ -9,8 +9,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rules import currency
-from rules.programme import (Bonus, Condition, DiscountStep, Exclusion, FixedBonus, Notices, Programme,
-                             Redemption, Tier, TierPolicy)
+from rules.programme import (BirthdayGift, Bonus, Condition, DiscountStep, Exclusion, FixedBonus, Notices,
+                             Programme, Redemption, Tier, TierPolicy)
 
 DEFAULT_PATH = Path(__file__).with_name("default_programme.toml")
 NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
@@ -230,6 +230,22 @@ def _notices(doc, problems):
     return notices
 
 
+def _birthday_gift(doc, rule_ids):
+    """`[birthday_gift]`: absent (or a JSON null), no gift."""
+    r = doc.table("birthday_gift", None)
+    if r is None:
+        return None
+    rule_id = r.text("id", pattern=RULE_ID)
+    if rule_id is not None and rule_id in rule_ids:
+        r.fail("id", f"{rule_id!r} is used by another rule")
+    gift = BirthdayGift(rule_id, r.integer("points", minimum=1, maximum=1_000_000),
+                        r.integer("recent_change_days", BirthdayGift.recent_change_days, minimum=0, maximum=3650))
+    if r.data.get("recent_change_days", 0) is None:     # a JSON null
+        r.fail("recent_change_days", "must be a whole number, not null")
+    r.done()
+    return gift
+
+
 def parse_programme(data):
     """Build a Programme from a parsed document, or raise ProgrammeError listing every problem."""
     problems = []
@@ -285,6 +301,7 @@ def parse_programme(data):
         support.fail("manual_priority_tier", f"names unknown tier {manual_tier!r}")
     support.done()
     notices = _notices(doc, problems)
+    birthday_gift = _birthday_gift(doc, {rule.id for rule in (*bonuses, *fixed, *exclusions)})
     doc.done()
     if problems:
         raise ProgrammeError(problems)
@@ -293,7 +310,7 @@ def parse_programme(data):
         earn_per_units=earn_per_units, bonuses=bonuses, fixed_bonuses=fixed, exclusions=exclusions,
         pending_days=pending_days, expiry_days=expiry_days, tier_policy=tier_policy, tiers=tiers,
         discounts=discounts, redemption=redemption, goodwill_cap=goodwill_cap,
-        manual_priority_tier=manual_tier, notices=notices)
+        manual_priority_tier=manual_tier, notices=notices, birthday_gift=birthday_gift)
 
 
 def loads_programme(text, fmt="toml"):

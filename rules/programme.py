@@ -103,6 +103,17 @@ class Notices:
 
 
 @dataclass(frozen=True)
+class BirthdayGift:
+    """Points given on the customer's birthday by the daily jobs (`[birthday_gift]`; absent:
+    no gift). `id` names the rule on the ledger entry; no gift for a birthday set or changed
+    within `recent_change_days` (so a birthday cannot be moved to today for points)."""
+
+    id: str
+    points: int
+    recent_change_days: int = 30
+
+
+@dataclass(frozen=True)
 class Programme:
     version: str
     currency: str
@@ -121,6 +132,7 @@ class Programme:
     goodwill_cap: int = 1000
     manual_priority_tier: str = ""
     notices: Notices = field(default_factory=Notices)
+    birthday_gift: BirthdayGift | None = None
 
     def tier(self, name):
         """The tier called `name`; an unknown name (a tier since removed) counts as the lowest."""

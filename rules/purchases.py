@@ -1,8 +1,9 @@
 """What a purchase does to a customer's standing: it earns points (pending for the return
-window), adds its amount to qualifying and lifetime spend, and may lift the tier at once."""
+window), adds its counted amount (the total less excluded lines such as gift cards) to
+qualifying and lifetime spend, and may lift the tier at once."""
 from dataclasses import dataclass, replace
 
-from rules.earning import Earning, points_for
+from rules.earning import Earning, counted_spend, points_for
 from rules.standing import OrderState, Standing
 from rules.tiers import TierChange, tier_after_purchase
 
@@ -18,17 +19,18 @@ class PurchaseOutcome:
 def apply_purchase(programme, standing, purchase):
     """The standing after `purchase`, the order's state, and the explanation of both."""
     earning = points_for(programme, standing, purchase)
+    spend = counted_spend(programme, purchase)
     first = standing.first_purchase_at
     counted = replace(
         standing,
-        qualifying_spend=standing.qualifying_spend + purchase.total,
-        lifetime_spend=standing.lifetime_spend + purchase.total,
+        qualifying_spend=standing.qualifying_spend + spend,
+        lifetime_spend=standing.lifetime_spend + spend,
         first_purchase_at=purchase.at if first is None else min(first, purchase.at),
         points_pending=standing.points_pending + earning.total)
     change = tier_after_purchase(programme, standing, counted, purchase.at)
     order = OrderState(order_id=purchase.order_id, placed_at=purchase.at, total=purchase.total,
                        points=earning.points, fixed_points=earning.fixed_points,
-                       pending=earning.total, rules=earning.rules)
+                       pending=earning.total, rules=earning.rules, counted=spend)
     after = replace(counted, tier=change.tier, tier_since=change.since,
                     tier_floor=change.floor, floor_since=change.floor_since)
     return PurchaseOutcome(after, order, earning, change)

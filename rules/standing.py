@@ -63,7 +63,11 @@ class RuleHit:
 @dataclass(frozen=True)
 class OrderState:
     """An order after earning: what it earned, what refunds have taken back so far, and
-    how many of its points are still pending (refunds take those first)."""
+    how many of its points are still pending (refunds take those first).
+
+    `counted` is the part of the total that counts as spend (qualifying and lifetime): the
+    total less its excluded lines (gift cards are money, not a purchase). None means the
+    whole total, as every order stored before excluded lines stopped counting did."""
 
     order_id: str
     placed_at: datetime
@@ -75,6 +79,19 @@ class OrderState:
     fixed_removed: bool = False
     pending: int = 0
     rules: tuple = field(default=())
+    counted: int | None = None
+
+    @property
+    def counted_spend(self):
+        """What the purchase added to spend, before any refund."""
+        return self.total if self.counted is None else self.counted
+
+    @property
+    def counted_net(self):
+        """What the order still adds to spend. Refunds come off the counted part first (the
+        reading that protects the shop's money): refunding the shoes of a gift card + shoes
+        order takes the shoes' whole amount off spend, not a share of it."""
+        return max(0, self.counted_spend - self.refunded)
 
 
 class Refused(ValueError):

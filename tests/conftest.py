@@ -8,6 +8,7 @@ schema users get.
 import os
 
 import pytest
+import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from loyalty import create_app
@@ -71,9 +72,21 @@ def backend(request):
     return request.param
 
 
+def clear_programme_versions(url):
+    """No programme version stored: the first app a test makes stores its own programme file
+    as the first version (an earlier test's app may have stored another)."""
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        for table in ("programme_audit", "programme_versions"):
+            connection.execute(sa.text(f"DELETE FROM {table}"))
+    engine.dispose()
+
+
 @pytest.fixture
 def database_url(backend, migrated_databases, request):
-    return migrated_databases(backend, lambda: request.getfixturevalue("postgres_server"))
+    url = migrated_databases(backend, lambda: request.getfixturevalue("postgres_server"))
+    clear_programme_versions(url)
+    return url
 
 
 @pytest.fixture

@@ -21,7 +21,8 @@ from tests.webhooks import deliver_shop, purchase, refund
 
 KINDS = [("earn", "pending", 1), ("welcome", "pending", 1), ("correction", "pending", 0),
          ("correction", "available", 0), ("clawback", "pending", -1), ("clawback", "available", -1),
-         ("redemption", "available", -1), ("expiry", "available", -1), ("adjustment", "available", 1)]
+         ("redemption", "available", -1), ("expiry", "available", -1), ("adjustment", "available", 1),
+         ("birthday", "available", 1)]
 NOW = datetime.now(timezone.utc)
 
 entries = st.lists(st.tuples(st.sampled_from(["c-0", "c-1", "c-2"]), st.sampled_from(KINDS + ["release"]),
@@ -76,7 +77,7 @@ def test_the_accounting_reconciles_with_the_ledger_and_every_balance(app, histor
         start, end = date.fromisoformat(period["start"]), date.fromisoformat(period["end"])
         inside = [row for row in rows if start <= day_of[id(row)] <= end]
         assert period["closing"] - period["opening"] == sum(row[2] for row in inside)
-        assert period["earned"] == sum(row[2] for row in inside if row[1] in ("earn", "welcome"))
+        assert period["earned"] == sum(row[2] for row in inside if row[1] in ("earn", "welcome", "birthday"))
         assert period["redeemed"] == -sum(row[2] for row in inside if row[1] == "redemption")
         assert period["clawed_back"] == -sum(row[2] for row in inside if row[1] == "clawback")
         assert period["released"] == sum(row[2] for row in inside if row[1] == "release" and row[3] == "available")

@@ -19,6 +19,7 @@ from loyalty.reports.customers import _measures, _month, _month_name
 from rules import local_date
 from rules.customers import Buyer, cohort_retention, retention
 from rules.tier_mix import tier_mix
+from tests.conftest import clear_programme_versions
 
 AS_OF = date(2026, 6, 30)
 START = datetime(2024, 12, 1, tzinfo=timezone.utc)
@@ -42,6 +43,7 @@ def zoned_app(request, app, app_factory, database_url, tmp_path):
     default = Path(__file__).resolve().parents[1] / "rules" / "default_programme.toml"
     programme = tmp_path / "programme.toml"
     programme.write_text(default.read_text().replace('timezone = "UTC"', f'timezone = "{request.param}"'))
+    clear_programme_versions(database_url)      # `app` stored the default; a version cannot change the zone
     return app_factory(database_url, LOYALTY_PROGRAMME=str(programme))
 
 

@@ -1,7 +1,8 @@
 """A stateful hypothesis test of the one write path: webhooks recorded, the worker's batch
 applier in the loop.
 
-Random purchases, partial and full refunds, duplicate deliveries, the same order under a
+Random purchases (some with a gift card line, which earns nothing and counts for no
+spend), partial and full refunds, duplicate deliveries, the same order under a
 new event id, and deliveries held back (so they arrive out of order) go through the Flask
 test client and wait in the inbox; a `work` step applies what is queued, so batches mix
 customers, duplicates, reordering and late events. After every step the stored state is
@@ -18,9 +19,9 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from sqlalchemy import select
 
 from loyalty.extensions import db
-from loyalty.models import TimelineEvent
+from loyalty.models import SpendBucket, TimelineEvent
 from loyalty.programme import current_programme
-from rules import Purchase, Standing, apply_purchase, apply_refund
+from rules import Line, Purchase, Standing, apply_purchase, apply_refund
 from tests import state
 from tests.webhooks import apply_queued, post_shop, purchase, refund, status_of
 
@@ -40,7 +41,9 @@ def reference(programme, delivered):
         standing = standings.get(customer) or Standing.opening(programme)
         at = _time(e["created"])
         if e["type"] == "purchase.completed":
-            outcome = apply_purchase(programme, standing, Purchase(order_id, at, e["data"]["order"]["total"]["amount"]))
+            order = e["data"]["order"]
+            lines = tuple(Line(line["amount"]["amount"], line["category"], line["sku"]) for line in order["lines"])
+            outcome = apply_purchase(programme, standing, Purchase(order_id, at, order["total"]["amount"], lines))
         else:
             order = orders[order_id]
             outcome = apply_refund(programme, standing, order, order.refunded + e["data"]["refund"]["amount"]["amount"], at)
@@ -94,12 +97,15 @@ class Webhooks(RuleBasedStateMachine):
         self.queued = []
 
     @rule(customer=st.sampled_from(CUSTOMERS), amount=st.integers(1, 300_000),
-          days_ago=st.integers(1, 60 * 86400), hold=st.booleans())
-    def buy(self, customer, amount, days_ago, hold):
+          days_ago=st.integers(1, 60 * 86400), hold=st.booleans(), data=st.data())
+    def buy(self, customer, amount, days_ago, hold, data):
         order = f"o-{len(self.orders) + 1}"
         created = self._unique_time(NOW - 90 * 86400 + days_ago)
         self.orders[order] = {"total": amount, "refunded": 0, "created": created}
-        self._send(purchase(customer=customer, order=order, amount=amount, created=created), hold)
+        gift = data.draw(st.just(0) | st.integers(0, amount), label="gift card")
+        lines = [{"sku": "GC-1", "category": "gift_card", "quantity": 1,
+                  "amount": {"amount": gift, "currency": "EUR"}}] if gift else []
+        self._send(purchase(customer=customer, order=order, amount=amount, created=created, lines=lines), hold)
 
     @precondition(lambda self: any(o["refunded"] < o["total"] for o in self.orders.values()))
     @rule(data=st.data(), full=st.booleans(), hold=st.booleans())
@@ -155,6 +161,18 @@ class Webhooks(RuleBasedStateMachine):
             assert (stored["pending"], stored["tier"], stored["lifetime_spend"]) == expected[customer]
             assert state.ledger_sum(self.app, customer) == {"pending": stored["pending"],
                                                             "available": stored["available"]}
+
+    @invariant()
+    def spend_buckets_add_up_to_lifetime_spend(self):
+        """Every step is within the window, so the buckets (qualifying spend) hold exactly the
+        counted spend the model's lifetime spend does, replays included."""
+        expected = reference(self.programme, self.delivered)
+        with self.app.app_context():
+            rows = db.session.execute(select(SpendBucket.customer_id, SpendBucket.amount)).all()
+            db.session.remove()
+        for customer in CUSTOMERS:
+            stored = sum(amount for owner, amount in rows if owner == customer)
+            assert stored == (expected[customer][2] if customer in expected else 0)
 
     @invariant()
     def the_timeline_tier_column_is_its_snapshots(self):

@@ -19,7 +19,9 @@ class Money(ma.Schema):
 
 class Enrolment(ma.Schema):
     email = inputs.Email(Customer.email, allow_none=True)
-    birthday = inputs.Date(allow_none=True, metadata={"description": "Earns the birthday-month bonus."})
+    birthday = inputs.Date(allow_none=True, metadata={
+        "description": "Earns the birthday-month bonus, and the birthday gift when the programme gives one (not "
+                       "within its `recent_change_days` of setting or changing the birthday)."})
     stripe_customer_id = Text(Customer.stripe_customer_id, least=1, allow_none=True,
                               metadata={"description": "Links Stripe payments without metadata."})
 
@@ -91,7 +93,8 @@ class Page(ma.Schema):
 class Entry(ma.Schema):
     id = ma.fields.Integer()
     kind = ma.fields.String(metadata={"enum": ["earn", "welcome", "correction", "clawback", "release",
-                                               "redemption", "expiry", "adjustment"]})
+                                               "redemption", "expiry", "adjustment", "birthday"],
+                                      "description": "`birthday`: the programme's birthday gift."})
     points = ma.fields.Integer()
     status = ma.fields.String(metadata={"enum": ["pending", "available"]})
     at = ma.fields.DateTime()
@@ -102,7 +105,8 @@ class Entry(ma.Schema):
     by = ma.fields.String(allow_none=True, metadata={"description": "Who did it, for support actions."})
     source = ma.fields.String(allow_none=True, metadata={
         "description": "Where it came from: the event's source (`stripe`, `shop`, `import`), `api` (redemptions, "
-                       "goodwill) or `jobs` (release, expiry).", "enum": ["stripe", "shop", "import", "api", "jobs"]})
+                       "goodwill) or `jobs` (release, expiry, birthday gifts).",
+        "enum": ["stripe", "shop", "import", "api", "jobs"]})
 
 
 class Transactions(ma.Schema):

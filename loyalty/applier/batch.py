@@ -46,6 +46,16 @@ class Account:
     stripe_customer_id: str | None = None
     event_sequence: int = 0                 # the newest event out's number (events out count from 1)
     manual: object = None                   # rules.ManualPriority, or None
+    stored_birthday: date | None = field(default=None, init=False)     # as read, before the batch
+
+    def __post_init__(self):
+        self.stored_birthday = self.standing.birthday
+
+    @property
+    def birthday_changed(self):
+        """Did the batch set or change the birthday? (The flush then records when: the
+        birthday gift waits a while after a change.) The same birthday again is no change."""
+        return self.standing.birthday != self.stored_birthday
 
     def profile(self, ref):
         """Take what a purchase says of the customer (email, birthday, Stripe customer)."""

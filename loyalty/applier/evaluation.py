@@ -69,7 +69,7 @@ def _evaluate(programme, standing, steps, states, buckets):
         if step.kind == "purchase":
             outcome = apply_purchase(programme, standing, _purchase_of(order, step.at, step.amount))
             day = local_date(programme, order.placed_at)
-            buckets[day] = buckets.get(day, 0) + step.amount
+            buckets[day] = buckets.get(day, 0) + outcome.order.counted_spend
         else:
             refunded = max(state.refunded, step.amount) if step.cumulative else state.refunded + step.amount
             outcome = apply_refund(programme, standing, state, refunded, step.at)
@@ -77,7 +77,7 @@ def _evaluate(programme, standing, steps, states, buckets):
                 step.event.outcome = refund_capped(order, outcome.beyond_order)
             if in_window(programme, order.placed_at, step.at):
                 day = local_date(programme, order.placed_at)
-                buckets[day] = buckets.get(day, 0) - outcome.refunded
+                buckets[day] = buckets.get(day, 0) - outcome.spend_drop
         standing, states[order], outcomes[step] = outcome.standing, outcome.order, outcome
         step.standing_after, step.order_after = to_json(standing), to_json(outcome.order)
     return standing, outcomes
@@ -131,13 +131,23 @@ def _book(programme, account, new_steps, states, outcomes, at, plan):
         for points, status in ((pending, "pending"), (correction - pending, "available")):
             book(programme, plan, account, "correction", points, status, at, source=late_source, order=order,
                  reason=reason, rules=new.rules, version=programme.version)
-        if booked is None:
-            plan.add_spend(account.id, local_date(programme, order.placed_at), order.total)
-        refunded = new.refunded - (booked.refunded if booked else 0)
-        if refunded and in_window(programme, order.placed_at, at):
-            plan.add_spend(account.id, local_date(programme, order.placed_at), -refunded)
+        _book_spend(programme, plan, account, order, booked, new, at)
         order.final = new
         (plan.new_orders if order.id is None else plan.changed_orders).append(order)
+
+
+def _book_spend(programme, plan, account, order, booked, new, at):
+    """Move the spend bucket of the order's day by the change in its counted net between what
+    was booked and its new state: the counted purchase (a new order's; for an order booked
+    when excluded lines still counted, the correction its re-evaluation makes), less what
+    refunds now take off it, when made while the purchase is in the window."""
+    day = local_date(programme, order.placed_at)
+    counted_before = booked.counted_spend if booked else 0
+    refunds_before = booked.counted_spend - booked.counted_net if booked else 0
+    plan.add_spend(account.id, day, new.counted_spend - counted_before)
+    refunds = (new.counted_spend - new.counted_net) - refunds_before
+    if refunds and in_window(programme, order.placed_at, at):
+        plan.add_spend(account.id, day, -refunds)
 
 
 def _book_own(programme, account, step, outcome, plan):

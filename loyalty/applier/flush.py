@@ -1,14 +1,14 @@
 """Writing a batch's plan: one multi-row statement per table and kind of change, in
 foreign-key order (orders first: the other rows name them), then the events' outcomes,
 all in the batch's one transaction."""
-from sqlalchemy import bindparam, insert, text, update
+from sqlalchemy import bindparam, func, insert, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from loyalty import inbox
 from loyalty.bulk import append
 from loyalty import models
-from loyalty.models.types import utcnow
+from loyalty.models.types import UTCDateTime, utcnow
 
 # Core tables, not the mapped classes: plain multi-row statements, no ORM bulk step.
 CUSTOMERS, LEDGER, ORDERS = models.Customer.__table__, models.LedgerEntry.__table__, models.Order.__table__
@@ -30,8 +30,11 @@ _SNAPSHOTS = (update(TIMELINE).where(TIMELINE.c.id == bindparam("row_id"))
 _ACCOUNT_FIELDS = ("tier", "tier_since", "tier_floor", "floor_since", "lifetime_spend", "first_purchase_at",
                    "points_pending", "points_available", "birthday")
 _ACCOUNT_COLUMNS = ("last_event_at", "email", "stripe_customer_id", "event_sequence", *_ACCOUNT_FIELDS)
+# A birthday the batch set or changed records when (`birthday_set_at`: the birthday gift
+# waits after a change); None in a row keeps what is stored, so one statement serves both.
 _ACCOUNTS = (update(CUSTOMERS).where(CUSTOMERS.c.id == bindparam("row_id")).values(
-    updated_at=bindparam("s_now"), **{name: bindparam(f"s_{name}") for name in _ACCOUNT_COLUMNS}))
+    updated_at=bindparam("s_now"), **{name: bindparam(f"s_{name}") for name in _ACCOUNT_COLUMNS},
+    birthday_set_at=func.coalesce(bindparam("s_birthday_set_at", type_=UTCDateTime), CUSTOMERS.c.birthday_set_at)))
 # PostgreSQL: every account of the batch in one UPDATE, from one array per column.
 _SQL_TYPES = {"tier": "text", "tier_since": "timestamptz", "tier_floor": "text", "floor_since": "timestamptz",
               "lifetime_spend": "bigint", "first_purchase_at": "timestamptz", "points_pending": "bigint",
@@ -40,9 +43,11 @@ _SQL_TYPES = {"tier": "text", "tier_since": "timestamptz", "tier_floor": "text",
 _ACCOUNTS_AT_ONCE = text(
     "UPDATE customers SET updated_at = :now, "
     + ", ".join(f"{name} = v.{name}" for name in _ACCOUNT_COLUMNS)
+    + ", birthday_set_at = COALESCE(v.birthday_set_at, customers.birthday_set_at)"
     + " FROM unnest(CAST(:id AS text[]), "
     + ", ".join(f"CAST(:{name} AS {_SQL_TYPES[name]}[])" for name in _ACCOUNT_COLUMNS)
-    + ") AS v(id, " + ", ".join(_ACCOUNT_COLUMNS) + ") WHERE customers.id = v.id")
+    + ", CAST(:birthday_set_at AS timestamptz[])"
+    + ") AS v(id, " + ", ".join(_ACCOUNT_COLUMNS) + ", birthday_set_at) WHERE customers.id = v.id")
 _SPEND_AT_ONCE = text("""
     INSERT INTO spend_buckets (customer_id, day, amount)
     SELECT * FROM unnest(CAST(:customer_id AS text[]), CAST(:day AS date[]), CAST(:amount AS bigint[]))
@@ -110,13 +115,14 @@ def flush(session, programme, plan, now):
         session.execute(_ADD_SPEND["sqlite"], [{"customer_id": c, "day": d, "amount": a} for c, d, a in spend])
     accounts = [{"id": account.id, "last_event_at": account.last_event_at, "email": account.email,
                  "stripe_customer_id": account.stripe_customer_id, "event_sequence": account.event_sequence,
+                 "birthday_set_at": now if account.birthday_changed else None,
                  **{name: getattr(account.standing, name) for name in _ACCOUNT_FIELDS}}
                 for account in sorted(plan.accounts, key=lambda account: account.id)]
     if accounts and postgres:
         session.execute(_ACCOUNTS_AT_ONCE, {"now": now, **{name: [row[name] for row in accounts]
-                                                           for name in ("id", *_ACCOUNT_COLUMNS)}})
+                                                           for name in ("id", *_ACCOUNT_COLUMNS, "birthday_set_at")}})
     elif accounts:
-        session.execute(_ACCOUNTS, [{"row_id": row["id"], "s_now": now,
+        session.execute(_ACCOUNTS, [{"row_id": row["id"], "s_now": now, "s_birthday_set_at": row["birthday_set_at"],
                                      **{f"s_{name}": row[name] for name in _ACCOUNT_COLUMNS}} for row in accounts])
     if plan.parked:
         session.execute(insert(PARKED), plan.parked)

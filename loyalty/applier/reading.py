@@ -113,17 +113,25 @@ def lock_accounts(session, programme, enrol, others, now):
             for row in session.execute(query)} if ids else {}
 
 
-def _order_row(row):
+# The counted amount of an order (its total less excluded lines) is in its snapshots, not
+# in a column: read from its purchase step's snapshot in the same statement as the order.
+_COUNTED = (select(TimelineEvent.order_after["counted"])
+            .where(TimelineEvent.order_id == Order.id, TimelineEvent.kind == "purchase")
+            .limit(1).correlate(Order).scalar_subquery().label("counted"))
+
+
+def _order_row(row, counted):
     return OrderRow(customer_id=row.customer_id, source=row.source, order_key=row.order_key, placed_at=row.placed_at,
                     currency=row.currency, total=row.total, lines=row.lines, available_on=row.available_on,
-                    id=row.id, released_at=row.released_at, booked=order_state_of(row))
+                    id=row.id, released_at=row.released_at, booked=order_state_of(row, counted))
 
 
 def orders(session, ids):
     """Order id -> OrderRow, read under the customers' locks."""
     if not ids:
         return {}
-    return {row.id: _order_row(row) for row in session.scalars(select(Order).where(one_of(session, Order.id, ids)))}
+    return {row.id: _order_row(row, counted)
+            for row, counted in session.execute(select(Order, _COUNTED).where(one_of(session, Order.id, ids)))}
 
 
 def refunds_seen(session, pairs):
@@ -164,7 +172,7 @@ _STATES_BEFORE = select(_newest_per_order.c.order_id, _newest_per_order.c.order_
 
 
 _SPEND_BEFORE = (select(TimelineEvent.order_id, TimelineEvent.kind, TimelineEvent.at, TimelineEvent.order_after,
-                        Order.placed_at, Order.total)
+                        Order.placed_at)
                  .join(Order, Order.id == TimelineEvent.order_id)
                  .where(TimelineEvent.customer_id == _CUSTOMER, TimelineEvent.at <= bindparam("since"),
                         Order.placed_at >= bindparam("placed_from"))
@@ -173,24 +181,27 @@ _SPEND_BEFORE = (select(TimelineEvent.order_id, TimelineEvent.kind, TimelineEven
 
 def spend_before(session, programme, customer_id, since):
     """The customer's spend buckets (day -> net spend) as the stored steps up to `since` left
-    them, for the days a window from `since` on can read: each purchase adds its total on
-    its day, each refund made while its purchase was in the window takes off what it
-    refunded (as the buckets are kept live)."""
+    them, for the days a window from `since` on can read: each purchase adds its counted
+    amount on its day (the total less excluded lines, from its snapshot; a snapshot stored
+    before that existed counts the total, as it was counted then), each refund made while
+    its purchase was in the window takes off the drop in the order's counted net (as the
+    buckets are kept live)."""
     first_day = window_start(programme, since)
     placed_from = since - timedelta(days=programme.tier_policy.window_days + 2)     # a margin for time zones
-    buckets, refunded = {}, {}
+    buckets, counting = {}, {}
     for row in session.execute(_SPEND_BEFORE, {"customer_id": customer_id, "since": since,
                                                "placed_from": placed_from}):
         day = local_date(programme, row.placed_at)
         if day < first_day:
             continue
+        after = order_from_json(row.order_after)
         if row.kind == "purchase":
-            buckets[day] = buckets.get(day, 0) + row.total
+            buckets[day] = buckets.get(day, 0) + after.counted_spend
             continue
-        after = order_from_json(row.order_after).refunded
-        delta, refunded[row.order_id] = after - refunded.get(row.order_id, 0), after
+        drop = counting.get(row.order_id, after.counted_spend) - after.counted_net
+        counting[row.order_id] = after.counted_net
         if in_window(programme, row.placed_at, row.at):
-            buckets[day] = buckets.get(day, 0) - delta
+            buckets[day] = buckets.get(day, 0) - drop
     return buckets
 
 

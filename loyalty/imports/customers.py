@@ -3,6 +3,12 @@
 A row enrols the customer or sets the fields it gives; an empty cell leaves what is
 stored (an import never erases). A Stripe customer id that belongs to another customer
 refuses that row only: the chunk is then written one row at a time.
+
+A birthday an import sets or changes counts as set now, as one the API or a purchase sets:
+the file cannot say when the customer gave it, and a customer able to edit it in the
+shop's own system could otherwise move it to today for the birthday gift. So imported
+customers get their first gift once `recent_change_days` have passed; a re-run of the same
+file changes nothing and so restarts no wait.
 """
 from loyalty.errors import LoyaltyError
 from loyalty.extensions import db

@@ -2,7 +2,9 @@
 
 release (pending points whose return window is over become available), then expiry
 (available points 365 days after they became available, oldest first), then the tier
-review (time decline after the hold period), then the dated events out (birthdays, points
+review (time decline after the hold period), then the birthday gift (when the programme
+gives one: today's birthdays only; an import's run over history skips it, so history
+gives no gifts for its past), then the dated events out (birthdays, points
 about to expire, tiers a review would lower; only when an endpoint takes them). Each job
 works in set-based batches, commits
 batch by batch and is idempotent: running it twice, or again after a crash, applies
@@ -23,14 +25,16 @@ from sqlalchemy import func, select
 from loyalty.cli import UserError
 from loyalty.extensions import db
 from loyalty.inputs import EARLIEST_YEAR, LATEST_YEAR
-from loyalty.jobs import expiry, notices, release, review
+from loyalty.jobs import birthday, expiry, notices, release, review
 from loyalty.outbox import record as outbox
 from loyalty.programme import current_programme
 from loyalty.services.customers import begin_write
 from rules import local_date
 
 log = logging.getLogger(__name__)
-JOBS = {"release": release, "expiry": expiry, "review": review, "notices": notices}
+JOBS = {"release": release, "expiry": expiry, "review": review, "birthday": birthday, "notices": notices}
+# Jobs an import's run over history skips: a gift is for the day it is given, never a past one.
+LIVE_ONLY = {"birthday"}
 RUN_LOCK = 0x10_7A17
 
 
@@ -110,8 +114,9 @@ def _in_own_transaction(app, job, programme, now, today, events_out, span):
 def run_all(now, dry_run=False, only=None, size=5000, workers=1, events_out=True):
     """Run the jobs in order; answers {job: counts}. Ranges of one job are disjoint, so with
     `workers` > 1 (PostgreSQL) they run side by side; a dry run is one transaction, rolled back.
-    Without `events_out` (an import's run over history) they record no events out."""
-    programme, session = current_programme(), db.session
+    Without `events_out` (an import's run over history) they record no events out and the
+    LIVE_ONLY jobs (the birthday gift) do not run."""
+    programme, session = current_programme(now, fresh=True), db.session     # the version in force at `now`
     outbox.send_from(session, events_out)
     postgres = session.get_bind().dialect.name == "postgresql"
     guard = _one_run_at_a_time() if postgres else None
@@ -119,7 +124,7 @@ def run_all(now, dry_run=False, only=None, size=5000, workers=1, events_out=True
     parallel = postgres and workers > 1 and not dry_run
     try:
         for name, job in JOBS.items():
-            if only and name not in only:
+            if (only and name not in only) or (not events_out and name in LIVE_ONLY):
                 continue
             spans = job.ranges(session, programme, now, today, size)
             total = dict(job.ZERO)
@@ -160,7 +165,7 @@ def _one_run_at_a_time():
     return guard
 
 
-@click.group("jobs", help="Scheduled jobs: pending release, expiry, tier review, dated events out.")
+@click.group("jobs", help="Scheduled jobs: pending release, expiry, tier review, birthday gifts, dated events out.")
 def jobs():
     pass
 
@@ -177,7 +182,7 @@ def jobs():
               help="Ranges processed side by side (PostgreSQL only).")
 @with_appcontext
 def run_command(now_text, dry_run, confirmed, only, batch_size, workers):
-    """Release, expire and review as of --now; prints the counts as JSON."""
+    """Release, expire, review and give birthday gifts as of --now; prints the counts as JSON."""
     real_now = datetime.now(timezone.utc)
     now = run_at(now_text, current_programme(), real_now)
     refuse_future_unless_confirmed(now, real_now, confirmed, dry_run)

@@ -18,6 +18,11 @@ class Customer(db.Model):
     id: Mapped[str] = mapped_column(String(255), primary_key=True)
     email: Mapped[str | None] = mapped_column(String(320))
     birthday = mapped_column(Date)
+    # When the birthday was set or last changed (None: before this was recorded, long ago):
+    # the birthday gift waits `recent_change_days` after it.
+    birthday_set_at = mapped_column(UTCDateTime)
+    # The local date of the last birthday gift: the next waits 365 days (rules/birthday.py).
+    birthday_gift_on = mapped_column(Date)
     stripe_customer_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = mapped_column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)

@@ -4,7 +4,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from loyalty.extensions import db
 from loyalty.models.types import BigId, UTCDateTime, utcnow
 
-KINDS = ("earn", "welcome", "correction", "clawback", "release", "redemption", "expiry", "adjustment")
+KINDS = ("earn", "welcome", "correction", "clawback", "release", "redemption", "expiry", "adjustment", "birthday")
 # Where an entry came from: the inbox source of the event that caused it (stripe, shop,
 # import), an API action (api: redemptions, goodwill) or a scheduled job (jobs).
 SOURCES = ("stripe", "shop", "import", "api", "jobs")

@@ -43,14 +43,27 @@ def _enrolment(dialect):
 _ENROLMENT = {dialect: _enrolment(dialect) for dialect in ("postgresql", "sqlite")}
 
 
+def set_profile(customer, field, value, now):
+    """Set one profile field. A birthday that changes (set for the first time included; the
+    same birthday again is no change) records when: the birthday gift waits
+    `recent_change_days` after it, so a birthday cannot be moved to today for points."""
+    if getattr(customer, field) == value:
+        return
+    setattr(customer, field, value)
+    if field == "birthday":
+        customer.birthday_set_at = now
+
+
 def enrol(customer_id, programme, **profile):
-    """Create the customer if new (safe against a parallel enrolment), lock it, apply `profile`."""
+    """Create the customer if new (safe against a parallel enrolment), lock it, apply `profile`
+    (None leaves a field as it is)."""
+    now = utcnow()
     customer = db.session.scalars(_ENROLMENT[db.engine.dialect.name],
-                                  {"id": customer_id, "now": utcnow(), "tier": programme.lowest_tier.name},
+                                  {"id": customer_id, "now": now, "tier": programme.lowest_tier.name},
                                   execution_options={"populate_existing": True}).one()
     for field, value in profile.items():
-        if value is not None and getattr(customer, field) != value:
-            setattr(customer, field, value)
+        if value is not None:
+            set_profile(customer, field, value, now)
     return customer
 
 
@@ -71,7 +84,8 @@ def enrol_or_update(programme, customer_id, profile):
             raise LoyaltyError(409, "stripe_customer_taken", "That Stripe customer belongs to another customer.",
                                {"stripe_customer_id": stripe_id})
     customer = enrol(customer_id, programme)
+    now = utcnow()
     for field, value in profile.items():
-        setattr(customer, field, value)
+        set_profile(customer, field, value, now)
     db.session.commit()
     return customer, not existed

@@ -43,6 +43,8 @@ def standing_from_json(data):
 
 
 def order_from_json(data):
+    """An OrderState from its snapshot; a field the snapshot lacks (`counted`, in snapshots
+    stored before it existed) takes its default."""
     return OrderState(**{f.name: _parse(f.name, data.get(f.name)) for f in fields(OrderState) if f.name in data})
 
 
@@ -57,11 +59,14 @@ def standing_of(customer, qualifying_spend):
         floor_since=customer.floor_since)
 
 
-def order_state_of(order):
+def order_state_of(order, counted=None):
+    """The state an order row holds. The row has no column for the counted amount (the total
+    less excluded lines): the caller passes it from the order's snapshot; None (a snapshot
+    stored before excluded lines stopped counting) means the whole total, as then."""
     return OrderState(
         order_id=order.order_key, placed_at=order.placed_at, total=order.total, points=order.points_earned,
         fixed_points=order.fixed_points, refunded=order.refunded, clawed_back=order.points_clawed_back,
-        fixed_removed=order.fixed_removed, pending=order.points_pending)
+        fixed_removed=order.fixed_removed, pending=order.points_pending, counted=counted)
 
 
 def net_points(state):

@@ -28,7 +28,7 @@
       tiers: {standard: "Standard", gold: "Gold", platinum: "Platinum"},
       kinds: {earn: "Points earned", welcome: "Welcome bonus", correction: "Correction", clawback: "Returned purchase",
               release: "Points now available", unpend: "No longer pending", redemption: "Points redeemed", expiry: "Points expired",
-              adjustment: "From customer service"}
+              adjustment: "From customer service", birthday: "Birthday gift"}
     },
     ru: {
       title: "Ваши баллы лояльности", loading: "Загрузка…", available: "Доступно", pending: "Ожидают",
@@ -47,7 +47,7 @@
       tiers: {standard: "Стандарт", gold: "Золото", platinum: "Платина"},
       kinds: {earn: "Начислены баллы", welcome: "Приветственный бонус", correction: "Корректировка",
               clawback: "Возврат покупки", release: "Баллы стали доступны", unpend: "Больше не ожидают", redemption: "Баллы списаны",
-              expiry: "Баллы сгорели", adjustment: "От службы поддержки"}
+              expiry: "Баллы сгорели", adjustment: "От службы поддержки", birthday: "Подарок на день рождения"}
     },
     da: {
       title: "Dine loyalitetspoint", loading: "Indlæser…", available: "Tilgængelige", pending: "Afventer",
@@ -66,7 +66,7 @@
       tiers: {standard: "Standard", gold: "Guld", platinum: "Platin"},
       kinds: {earn: "Optjente point", welcome: "Velkomstbonus", correction: "Rettelse", clawback: "Returneret køb",
               release: "Point nu tilgængelige", unpend: "Afventer ikke længere", redemption: "Indløste point", expiry: "Udløbne point",
-              adjustment: "Fra kundeservice"}
+              adjustment: "Fra kundeservice", birthday: "Fødselsdagsgave"}
     }
   };
 

@@ -11,17 +11,17 @@ from tests.rules.strategies import DEFAULT
 
 KINDS = [("earn", "pending"), ("welcome", "pending"), ("correction", "pending"), ("correction", "available"),
          ("clawback", "pending"), ("clawback", "available"), ("release", "pending"), ("release", "available"),
-         ("redemption", "available"), ("expiry", "available"), ("adjustment", "available")]
+         ("redemption", "available"), ("expiry", "available"), ("adjustment", "available"), ("birthday", "available")]
 
 
 def test_each_kind_is_its_movement():
     sums = {("earn", "pending"): 100, ("welcome", "pending"): 50, ("correction", "available"): -7,
             ("adjustment", "available"): 30, ("redemption", "available"): -40, ("expiry", "available"): -5,
             ("clawback", "pending"): -3, ("clawback", "available"): -2, ("release", "pending"): -60,
-            ("release", "available"): 60}
-    assert movements(sums) == {"earned": 150, "corrected": -7, "adjusted": 30, "redeemed": 40, "expired": 5,
+            ("release", "available"): 60, ("birthday", "available"): 250}
+    assert movements(sums) == {"earned": 400, "corrected": -7, "adjusted": 30, "redeemed": 40, "expired": 5,
                                "clawed_back": 5, "released": 60}
-    assert closing(1000, movements(sums)) == 1000 + 150 - 7 + 30 - 40 - 5 - 5
+    assert closing(1000, movements(sums)) == 1000 + 400 - 7 + 30 - 40 - 5 - 5
 
 
 def test_an_unknown_kind_is_refused():

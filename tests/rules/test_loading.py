@@ -90,6 +90,27 @@ def test_json_dates_in_conditions_are_read(tmp_path):
     (lambda d: d["support"].update({"manual_priority_tier": "vip"}),
      "support.manual_priority_tier: names unknown tier 'vip'"),
     (lambda d: d["support"].update({"goodwill_cap": -1}), "support.goodwill_cap: must be at least 0"),
+    (lambda d: d.update({"birthday_gift": 250}), "birthday_gift: must be a table"),
+    (lambda d: d.update({"birthday_gift": {"points": 250}}), "birthday_gift.id: is required"),
+    (lambda d: d.update({"birthday_gift": {"id": "birthday-gift"}}), "birthday_gift.points: is required"),
+    (lambda d: d.update({"birthday_gift": {"id": "birthday-gift", "points": 0}}),
+     "birthday_gift.points: must be at least 1"),
+    (lambda d: d.update({"birthday_gift": {"id": "birthday-gift", "points": 2.5}}),
+     "birthday_gift.points: must be a whole number, not float 2.5"),
+    (lambda d: d.update({"birthday_gift": {"id": "birthday-gift", "points": 1_000_001}}),
+     "birthday_gift.points: must be at most 1000000"),
+    (lambda d: d.update({"birthday_gift": {"id": "a gift", "points": 250}}),
+     "birthday_gift.id: 'a gift' is not a valid name"),
+    (lambda d: d.update({"birthday_gift": {"id": "welcome", "points": 250}}),
+     "birthday_gift.id: 'welcome' is used by another rule"),
+    (lambda d: d.update({"birthday_gift": {"id": "birthday-gift", "points": 250, "recent_change_days": -1}}),
+     "birthday_gift.recent_change_days: must be at least 0"),
+    (lambda d: d.update({"birthday_gift": {"id": "birthday-gift", "points": 250, "recent_change_days": 3651}}),
+     "birthday_gift.recent_change_days: must be at most 3650"),
+    (lambda d: d.update({"birthday_gift": {"id": "birthday-gift", "points": 250, "recent_change_days": None}}),
+     "birthday_gift.recent_change_days: must be a whole number, not null"),
+    (lambda d: d.update({"birthday_gift": {"id": "birthday-gift", "points": 250, "every": "year"}}),
+     "birthday_gift.every: is not a known setting"),
 ])
 def test_each_problem_is_named_with_its_place(change, expected):
     problems = problems_of(change)
@@ -140,3 +161,19 @@ def test_toml_dates_are_read_and_date_times_refused():
     bad = base + '\n[[bonuses]]\nid = "xmas"\npercent = 10\nwhen = { from = 2026-12-01T10:00:00Z }\n'
     with pytest.raises(ProgrammeError, match=r"bonuses\[3\]\.when\.from: must be a date"):
         loads_programme(bad)
+
+
+def test_the_birthday_gift_is_off_by_default_and_on_with_its_table(tmp_path):
+    from rules.programme import BirthdayGift
+    assert load_programme().birthday_gift is None
+    text = DEFAULT_PATH.read_text()
+    assert "\n# [birthday_gift]\n" in text            # the default shows how, commented out
+    on = loads_programme(text + '\n[birthday_gift]\nid = "birthday-gift"\npoints = 250\n')
+    assert on.birthday_gift == BirthdayGift("birthday-gift", 250, 30)
+    document = copy.deepcopy(DOCUMENT)
+    document["birthday_gift"] = {"id": "bday", "points": 1, "recent_change_days": 0}
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(document, default=str))
+    assert load_programme(path).birthday_gift == BirthdayGift("bday", 1, 0)
+    document["birthday_gift"] = None                        # a JSON null: off
+    assert parse_programme(document).birthday_gift is None
