@@ -25,7 +25,7 @@ from loyalty import inbox, logs, metrics
 from loyalty.applier import apply_batch
 from loyalty.extensions import db
 from loyalty.outbox import delivery, schedule
-from loyalty.programme import current_programme
+from loyalty.programme import programme_book
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 500
@@ -150,7 +150,7 @@ def _run(app, batch_size, poll_seconds, stopping, once, send):
             while not stopping.is_set():
                 try:
                     began = time.perf_counter()
-                    done = apply_batch(session, current_programme(fresh=True), batch_size)
+                    done = apply_batch(session, programme_book(fresh=True), batch_size)
                 except DBAPIError as error:       # the database is away: wait, then carry on
                     log.warning("database unavailable (%s); retrying", type(error).__name__)
                     session.remove()

@@ -6,8 +6,8 @@ One unit of work a reader can follow, in one transaction:
 2. route them (routing.py): lock their orders and customers, find duplicates, conflicts
    and refunds to park;
 3. read the state they need for the whole batch at once (reading.py);
-4. evaluate each customer's new steps with `rules/`, in business time (evaluation.py),
-   producing a write plan;
+4. evaluate each customer's new steps with `rules/`, in business time, each under the
+   programme version in force at its own time (evaluation.py), producing a write plan;
 5. flush the plan with multi-row statements (flush.py), each event's outcome with it;
 6. record the events out that the plan makes (notices.py, loyalty/outbox), in the same
    transaction.
@@ -49,10 +49,16 @@ def _read(programme, row):
     return event
 
 
-def plan_batch(session, programme, events, now):
-    """Steps 2 to 4: everything the batch writes, as a plan."""
-    plan = WritePlan()
-    accounts, steps, stored = route(session, programme, events, plan, now)
+def _window_start(book, moments):
+    """The first day any of these moments' qualifying windows reads, each under its version."""
+    return min(window_start(book.at(moment), moment) for moment in moments)
+
+
+def plan_batch(session, book, events, now):
+    """Steps 2 to 4: everything the batch writes, as a plan. `book`: the versions in force
+    over time (rules/versions.py); each step is evaluated under its own moment's."""
+    plan, programme = WritePlan(), book.at(now)
+    accounts, steps, stored = route(session, book, events, plan, now)
     plan.tiers_before = {customer_id: account.standing.tier for customer_id, account in accounts.items()}
     in_order, late = {}, {}
     for customer_id, new in steps.items():
@@ -61,23 +67,24 @@ def plan_batch(session, programme, events, now):
         (late if account.last_event_at is not None and earliest < account.last_event_at else in_order)[customer_id] = new
     if in_order:
         moments = [step.at for new in in_order.values() for step in new]
-        buckets = reading.spend_buckets(session, set(in_order), window_start(programme, min(moments)),
+        buckets = reading.spend_buckets(session, set(in_order), _window_start(book, moments),
                                         local_date(programme, max(moments)))
         for customer_id, new in in_order.items():
-            evaluate_customer(programme, accounts[customer_id], new, plan, buckets=buckets[customer_id])
+            evaluate_customer(book, accounts[customer_id], new, plan, buckets=buckets[customer_id])
     for customer_id, new in late.items():
         account = accounts[customer_id]
-        replay = reading.replay_input(session, programme, account, min(step.at for step in new), new, stored)
-        evaluate_customer(programme, account, new, plan, replay=replay)
+        replay = reading.replay_input(session, book, account, min(step.at for step in new), new, stored)
+        evaluate_customer(book, account, new, plan, replay=replay)
     plan.accounts = list(accounts.values())
     for event in events:
         plan.outcomes[event.row_id] = event.outcome
     return plan
 
 
-def _apply(session, programme, rows, now):
+def _apply(session, book, rows, now):
+    programme = book.at(now)
     events = [_read(programme, row) for row in rows]
-    plan = plan_batch(session, programme, events, now)
+    plan = plan_batch(session, book, events, now)
     taken = outbox.subscribers(session)
     notices = batch_notices(programme, plan, events, now, set(taken)) if taken else []
     numbers = outbox.number(notices, plan.accounts)      # the accounts' rows carry the new last numbers
@@ -91,14 +98,14 @@ def _outage(error):
     return isinstance(error, OperationalError) or (isinstance(error, DBAPIError) and error.connection_invalidated)
 
 
-def apply_batch(session, programme, limit=500):
-    """Claim up to `limit` queued events and apply them in one transaction; answers the events,
-    each with its outcome."""
+def apply_batch(session, book, limit=500):
+    """Claim up to `limit` queued events and apply them in one transaction, each purchase under
+    the version of `book` in force at its purchase time; answers the events, each with its outcome."""
     now = utcnow()
     try:
         reading.begin(session)
         rows = inbox.claim(session, limit)
-        events = _apply(session, programme, rows, now) if rows else []
+        events = _apply(session, book, rows, now) if rows else []
         session.commit()
         return events
     except Exception as error:
@@ -107,10 +114,10 @@ def apply_batch(session, programme, limit=500):
             raise
         log.warning("a batch of at most %d events failed (%s); applying them one at a time", limit,
                     type(error).__name__)
-    return _one_at_a_time(session, programme, limit, now)
+    return _one_at_a_time(session, book, limit, now)
 
 
-def _one_at_a_time(session, programme, limit, now):
+def _one_at_a_time(session, book, limit, now):
     reading.begin(session)
     ids = [row.id for row in inbox.claim(session, limit)]
     session.rollback()
@@ -119,14 +126,14 @@ def _one_at_a_time(session, programme, limit, now):
         try:
             reading.begin(session)
             rows = inbox.claim(session, 1, ids=[row_id])
-            applied += _apply(session, programme, rows, now) if rows else []
+            applied += _apply(session, book, rows, now) if rows else []
             session.commit()
         except Exception as error:
             session.rollback()
             if _outage(error):
                 raise
             log.exception("event %s failed to apply; marked failed", row_id)
-            applied += _mark_failed(session, programme, row_id, error, now)
+            applied += _mark_failed(session, book.at(now), row_id, error, now)
     return applied
 
 

@@ -81,6 +81,7 @@ class OrderRow:
     released_at: datetime | None = None
     booked: OrderState | None = None
     final: OrderState | None = None     # after this batch
+    version: str | None = None          # the programme version its purchase was evaluated under
 
 
 @dataclass(eq=False)

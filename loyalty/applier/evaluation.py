@@ -57,17 +57,20 @@ def refund_capped(order, beyond):
                    f"total of {format_amount(order.total, order.currency)}; they count up to the total.")
 
 
-def _evaluate(programme, standing, steps, states, buckets):
-    """Run `steps` through the rules; answers the final standing and each step's outcome.
-    `states`: order -> state before the first step (updated in place); `buckets` gives each
-    step the qualifying spend of its moment (updated in place too)."""
+def _evaluate(versions, standing, steps, states, buckets, snapshots=True):
+    """Run `steps` through the rules, each under the version of `versions` (a ProgrammeBook) in force at its own
+    moment; answers the final standing and each step's outcome. `states`: order -> state
+    before the first step (updated in place); `buckets` gives each step the qualifying spend
+    of its moment (updated in place too). With `snapshots`, each step keeps the standing and
+    order state after it as JSON (what the timeline stores)."""
     outcomes = {}
     for step in steps:
-        order = step.order
+        order, programme = step.order, versions.at(step.at)
         standing = replace(standing, qualifying_spend=qualifying(programme, buckets, step.at))
         state = _released(programme, order, states.get(order), step.at)
         if step.kind == "purchase":
             outcome = apply_purchase(programme, standing, _purchase_of(order, step.at, step.amount))
+            order.version = programme.version
             day = local_date(programme, order.placed_at)
             buckets[day] = buckets.get(day, 0) + outcome.order.counted_spend
         else:
@@ -79,12 +82,14 @@ def _evaluate(programme, standing, steps, states, buckets):
                 day = local_date(programme, order.placed_at)
                 buckets[day] = buckets.get(day, 0) - outcome.spend_drop
         standing, states[order], outcomes[step] = outcome.standing, outcome.order, outcome
-        step.standing_after, step.order_after = to_json(standing), to_json(outcome.order)
+        if snapshots:
+            step.standing_after, step.order_after = to_json(standing), to_json(outcome.order)
     return standing, outcomes
 
 
-def evaluate_customer(programme, account, new_steps, plan, buckets=None, replay=None):
-    """Evaluate a customer's new steps and book the result into `plan`.
+def evaluate_customer(versions, account, new_steps, plan, buckets=None, replay=None):
+    """Evaluate a customer's new steps, each under the version of `versions` (a ProgrammeBook) in force at its
+    moment, and book the result into `plan`.
 
     `replay` (late): (standing before, stored steps after it, order -> state before, spend
     buckets before). Otherwise `buckets` holds the customer's spend buckets for the batch's
@@ -100,9 +105,9 @@ def evaluate_customer(programme, account, new_steps, plan, buckets=None, replay=
         steps = sorted([*stored, *new_steps], key=step_order)
         plan.replayed_steps.extend(stored)
     standing = replace(standing, birthday=account.standing.birthday)
-    final, outcomes = _evaluate(programme, standing, steps, states, buckets)
+    final, outcomes = _evaluate(versions, standing, steps, states, buckets)
     booked_at = new_steps[-1].at
-    _book(programme, account, new_steps, states, outcomes, booked_at, plan)
+    _book(versions, account, new_steps, states, outcomes, booked_at, plan)
     account.standing = replace(final, points_pending=account.standing.points_pending,
                                points_available=account.standing.points_available,
                                qualifying_spend=0, birthday=account.standing.birthday)
@@ -111,12 +116,13 @@ def evaluate_customer(programme, account, new_steps, plan, buckets=None, replay=
     plan.new_steps.extend(new_steps)
 
 
-def _book(programme, account, new_steps, states, outcomes, at, plan):
+def _book(versions, account, new_steps, states, outcomes, at, plan):
     """Entries for what each touched order now gives, spend buckets, the order rows.
-    Corrections come from the earliest new step (the late one that made the replay)."""
-    own, late_source = {}, source_of(new_steps[0])
+    Corrections come from the earliest new step (the late one that made the replay) and
+    name the version the order's purchase is evaluated under."""
+    own, late_source, programme = {}, source_of(new_steps[0]), versions.at(at)
     for step in new_steps:
-        net, pending = _book_own(programme, account, step, outcomes[step], plan)
+        net, pending = _book_own(versions.at(step.at), account, step, outcomes[step], plan)
         before = own.get(step.order, (0, 0))
         own[step.order] = (before[0] + net, before[1] + pending)
     for order, new in states.items():
@@ -130,7 +136,7 @@ def _book(programme, account, new_steps, states, outcomes, at, plan):
         reason = f"Re-evaluated order {order.order_key}: an earlier event arrived late"
         for points, status in ((pending, "pending"), (correction - pending, "available")):
             book(programme, plan, account, "correction", points, status, at, source=late_source, order=order,
-                 reason=reason, rules=new.rules, version=programme.version)
+                 reason=reason, rules=new.rules, version=versions.at(order.placed_at).version)
         _book_spend(programme, plan, account, order, booked, new, at)
         order.final = new
         (plan.new_orders if order.id is None else plan.changed_orders).append(order)

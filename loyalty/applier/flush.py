@@ -1,7 +1,7 @@
 """Writing a batch's plan: one multi-row statement per table and kind of change, in
 foreign-key order (orders first: the other rows name them), then the events' outcomes,
 all in the batch's one transaction."""
-from sqlalchemy import bindparam, func, insert, text, update
+from sqlalchemy import String, bindparam, func, insert, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -23,7 +23,7 @@ _NEW_ORDERS = insert(ORDERS).returning(ORDERS.c.id, ORDERS.c.source, ORDERS.c.or
 _ORDER_STATE = (update(ORDERS).where(ORDERS.c.id == bindparam("row_id")).values(
     refunded=bindparam("s_refunded"), points_earned=bindparam("s_points"), points_clawed_back=bindparam("s_clawed"),
     fixed_points=bindparam("s_fixed"), fixed_removed=bindparam("s_fixed_removed"), points_pending=bindparam("s_pending"),
-    programme_version=bindparam("s_version")))
+    programme_version=func.coalesce(bindparam("s_version", type_=String), ORDERS.c.programme_version)))
 _SNAPSHOTS = (update(TIMELINE).where(TIMELINE.c.id == bindparam("row_id"))
               .values(standing_after=bindparam("s_standing"), order_after=bindparam("s_order"),
                       tier=bindparam("s_tier")))
@@ -77,7 +77,7 @@ def flush(session, programme, plan, now):
                  "refunded": order.final.refunded, "points_earned": order.final.points,
                  "points_clawed_back": order.final.clawed_back, "fixed_points": order.final.fixed_points,
                  "fixed_removed": order.final.fixed_removed, "points_pending": order.final.pending,
-                 "available_on": order.available_on, "programme_version": programme.version,
+                 "available_on": order.available_on, "programme_version": order.version or programme.version,
                  "lines": order.lines, "created_at": now} for order in plan.new_orders]
         dialect = session.get_bind().dialect.name
         if dialect == "postgresql":
@@ -105,7 +105,8 @@ def flush(session, programme, plan, now):
              "order_id": entry["order"].id if entry["order"] is not None else None, "actor": None, "created_at": now}
             for entry in plan.entries])
     if plan.changed_orders:
-        session.execute(_ORDER_STATE, [{"row_id": order.id, **_state(order, programme.version)}
+        # The version its purchase was evaluated under: changed only when this batch evaluated it again.
+        session.execute(_ORDER_STATE, [{"row_id": order.id, **_state(order, order.version)}
                                        for order in plan.changed_orders])
     postgres = session.get_bind().dialect.name == "postgresql"
     spend = [(customer_id, day, amount) for (customer_id, day), amount in sorted(plan.spend.items()) if amount]

@@ -179,15 +179,16 @@ _SPEND_BEFORE = (select(TimelineEvent.order_id, TimelineEvent.kind, TimelineEven
                  .order_by(TimelineEvent.at, TimelineEvent.id))
 
 
-def spend_before(session, programme, customer_id, since):
+def spend_before(session, book, customer_id, since):
     """The customer's spend buckets (day -> net spend) as the stored steps up to `since` left
     them, for the days a window from `since` on can read: each purchase adds its counted
     amount on its day (the total less excluded lines, from its snapshot; a snapshot stored
     before that existed counts the total, as it was counted then), each refund made while
     its purchase was in the window takes off the drop in the order's counted net (as the
     buckets are kept live)."""
-    first_day = window_start(programme, since)
-    placed_from = since - timedelta(days=programme.tier_policy.window_days + 2)     # a margin for time zones
+    programme = book.at(since)
+    first_day = min(window_start(version, since) for version in book.programmes)     # any version's window
+    placed_from = since - timedelta(days=book.widest_window_days() + 2)     # a margin for time zones
     buckets, counting = {}, {}
     for row in session.execute(_SPEND_BEFORE, {"customer_id": customer_id, "since": since,
                                                "placed_from": placed_from}):
@@ -200,18 +201,18 @@ def spend_before(session, programme, customer_id, since):
             continue
         drop = counting.get(row.order_id, after.counted_spend) - after.counted_net
         counting[row.order_id] = after.counted_net
-        if in_window(programme, row.placed_at, row.at):
+        if in_window(book.at(row.at), row.placed_at, row.at):
             buckets[day] = buckets.get(day, 0) - drop
     return buckets
 
 
-def replay_input(session, programme, account, since, new_steps, known_orders):
+def replay_input(session, book, account, since, new_steps, known_orders):
     """What a late customer's replay starts from: the standing just before `since`, the stored
     steps after it (their orders added to `known_orders`), each touched order's state before
     it, and the spend buckets before it (so spend ages out during the replay as it does live)."""
     params = {"customer_id": account.id, "since": since}
     base = session.execute(_BASE, params).scalar()
-    standing = standing_from_json(base) if base is not None else Standing.opening(programme)
+    standing = standing_from_json(base) if base is not None else Standing.opening(book.at(since))
     rows = session.execute(_LATER, params).all()
     missing = {row.order_id for row in rows} - set(known_orders)
     known_orders.update(orders(session, missing))
@@ -223,4 +224,4 @@ def replay_input(session, programme, account, since, new_steps, known_orders):
         by_id = {order.id: order for order in touched}
         for order_id, order_after in session.execute(_STATES_BEFORE, {**params, "order_ids": sorted(by_id)}):
             states[by_id[order_id]] = order_from_json(order_after)
-    return standing, stored, states, spend_before(session, programme, account.id, since)
+    return standing, stored, states, spend_before(session, book, account.id, since)

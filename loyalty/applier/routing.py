@@ -23,9 +23,9 @@ def _key(command):
     return command.source, command.order_key
 
 
-def route(session, programme, events, plan, now):
+def route(session, book, events, plan, now):
     """Lock and read what the batch's events touch; answers (accounts by id, new steps by
-    customer id, stored orders by id)."""
+    customer id, stored orders by id). `book`: the programme versions over time."""
     live = [event for event in events if event.outcome is None]
     purchases = [event for event in live if isinstance(event.command, ReportPurchase)]
     refunds = [event for event in live if not isinstance(event.command, ReportPurchase)]
@@ -67,7 +67,7 @@ def route(session, programme, events, plan, now):
 
     enrol = set(buyers.values())
     others = {customer_of[event] for event in refunds if event in customer_of}
-    accounts = reading.lock_accounts(session, programme, enrol, others, now)
+    accounts = reading.lock_accounts(session, book.at(now), enrol, others, now)
     for event, customer_id in buyers.items():
         accounts[customer_id].profile(event.command.customer)
     for customer_id, stripe_id in links.items():
@@ -75,7 +75,7 @@ def route(session, programme, events, plan, now):
 
     stored = reading.orders(session, {claims[_key(event.command)][0] for event in refunds
                                       if _key(event.command) in claims})
-    steps = _steps(programme, purchases, refunds, customer_of, claims, stored, parked, plan,
+    steps = _steps(book, purchases, refunds, customer_of, claims, stored, parked, plan,
                    reading.refunds_seen(session, {(claims[_key(e.command)][0], e.command.refund_key)
                                                   for e in refunds if _key(e.command) in claims}))
     return accounts, steps, stored
@@ -98,7 +98,7 @@ def _park(events, parked, plan):
         event.outcome = PARKED
 
 
-def _steps(programme, purchases, refunds, customer_of, claims, stored, parked, plan, seen):
+def _steps(book, purchases, refunds, customer_of, claims, stored, parked, plan, seen):
     """The new timeline steps of each customer: purchases (with the refunds parked for them)
     and refunds, each refund key once."""
     steps, new_orders, seen_new = defaultdict(list), {}, set()
@@ -108,7 +108,7 @@ def _steps(programme, purchases, refunds, customer_of, claims, stored, parked, p
         command, customer_id = event.command, customer_of[event]
         order = OrderRow(customer_id=customer_id, source=command.source, order_key=command.order_key,
                          placed_at=command.at, currency=command.currency, total=command.total,
-                         lines=[dict(line) for line in command.lines], available_on=available_on(programme, command.at))
+                         lines=[dict(line) for line in command.lines], available_on=available_on(book.at(command.at), command.at))
         new_orders[_key(command)] = order
         steps[customer_id].append(Step(order, "purchase", command.at, command.total, event=event))
         event.outcome = PROCESSED

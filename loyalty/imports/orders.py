@@ -25,7 +25,7 @@ from loyalty.applier import apply_batch
 from loyalty.extensions import db
 from loyalty.imports import rows as order_rows
 from loyalty.jobs import run_all
-from loyalty.programme import current_programme
+from loyalty.programme import current_programme, programme_book
 
 CHUNK_ROWS = 4000
 BATCH_SIZE = 2000
@@ -46,12 +46,11 @@ def import_orders(source_rows, report, progress, now, apply_jobs=True):
     reader = threading.Thread(target=_read_and_record, daemon=True, name="import-reader",
                               args=(current_app._get_current_object(), source_rows, progress, now, chunks, stop))
     reader.start()
-    programme = current_programme()
     try:
         while (chunk := chunks.get()) is not None:
             if isinstance(chunk, BaseException):
                 raise chunk
-            _apply_and_account(chunk, report, programme)
+            _apply_and_account(chunk, report)
     finally:        # whatever ended it, the reader stops and lets go of the file before we return
         stop.set()
         while reader.is_alive():
@@ -114,7 +113,7 @@ def _record(chunk, pending):
     return chunk
 
 
-def _apply_and_account(chunk, report, programme):
+def _apply_and_account(chunk, report):
     """Apply everything queued, then account for each row of the chunk."""
     tally = report.tally
     tally.rows += chunk.rows
@@ -124,7 +123,8 @@ def _apply_and_account(chunk, report, programme):
     if not chunk.events:
         return
     session = db.session
-    while len(apply_batch(session, programme, BATCH_SIZE)) == BATCH_SIZE:
+    book = programme_book(fresh=True)       # each purchase under the version in force at its time
+    while len(apply_batch(session, book, BATCH_SIZE)) == BATCH_SIZE:
         pass
     found = inbox.outcomes(session, order_rows.SOURCE, {event_id for _, event_id, _ in chunk.events})
     session.rollback()

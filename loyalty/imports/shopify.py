@@ -17,7 +17,7 @@ Currency, Refunded Amount, Lineitem quantity, Lineitem name, Lineitem price, Lin
 """
 import csv
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from loyalty.imports.files import FileError, Row
 from rules.currency import exponent

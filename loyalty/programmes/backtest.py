@@ -20,6 +20,7 @@ from loyalty.models import Customer, Order, SpendBucket, TimelineEvent
 from loyalty.services.balances import money
 from loyalty.services.snapshots import standing_from_json
 from rules import Standing, local_date, points_value
+from rules.versions import ProgrammeBook
 from rules.discount import discount_for, discount_given
 
 READ_BATCH = 20_000
@@ -51,7 +52,7 @@ class Side:
 def _replay(programme, standing, steps, buckets):
     """(points issued, discount given, end tier) of one customer's period under `programme`;
     `steps` in business-time order."""
-    final, outcomes = _evaluate(programme, standing, steps, {}, buckets)
+    final, outcomes = _evaluate(ProgrammeBook.single(programme), standing, steps, {}, buckets, snapshots=False)
     points, discount, before = 0, 0, standing
     for step in steps:
         outcome = outcomes[step]

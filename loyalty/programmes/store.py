@@ -8,12 +8,14 @@ days already stored are in those). Every draft, publication and `apply` is in th
 log with who did it.
 """
 import json
+import re
 from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from loyalty.errors import LoyaltyError
+from loyalty.inputs import storable
 from loyalty.models import ProgrammeAudit, ProgrammeVersion
 from loyalty.programmes import documents
 from rules import ProgrammeError
@@ -51,8 +53,9 @@ def status_of(row, rows, now):
 def find(session, ref):
     """A version by id or by its programme's `version` label; 404 otherwise."""
     ref = str(ref)
-    row = session.get(ProgrammeVersion, int(ref)) if ref.isdigit() and len(ref) < 10 else None
-    row = row or session.scalar(select(ProgrammeVersion).where(ProgrammeVersion.label == ref))
+    row = session.get(ProgrammeVersion, int(ref)) if re.fullmatch(r"[0-9]{1,9}", ref) else None
+    if row is None and len(ref) <= 64 and storable(ref):
+        row = session.scalar(select(ProgrammeVersion).where(ProgrammeVersion.label == ref))
     if row is None:
         raise LoyaltyError(404, "not_found", f"No programme version {ref[:80]!r}.")
     return row
