@@ -1,5 +1,6 @@
-"""`loyalty worker`: applies the events the webhooks recorded, batch after batch, and (in a
-thread of its own) sends events out to the shop's registered endpoints.
+"""`loyalty worker`: applies the events the webhooks recorded, batch after batch, and (in
+threads of their own) sends events out to the shop's registered endpoints and runs the
+backtests the admin API queued.
 
 Several may run side by side, on several machines, on PostgreSQL: each claims its own
 events (FOR UPDATE SKIP LOCKED). On SQLite one worker runs. It sleeps while the queue is
@@ -25,6 +26,7 @@ from loyalty import inbox, logs, metrics
 from loyalty.applier import apply_batch
 from loyalty.extensions import db
 from loyalty.outbox import delivery, schedule
+from loyalty.programmes import backtest_jobs
 from loyalty.programme import programme_book
 
 log = logging.getLogger(__name__)
@@ -143,6 +145,7 @@ def _run(app, batch_size, poll_seconds, stopping, once, send):
     if send:
         sender = threading.Thread(target=send_events, args=(app, stopping, wake), name="events-out", daemon=True)
         sender.start()
+        backtest_jobs.start(app, stopping)      # backtests asked for through the admin API
     with app.app_context():
         session = db.session
         wakeup = Wakeup(db.engine, poll_seconds)

@@ -98,3 +98,22 @@ def spend_counts_until(programme, spend_by_day, today):
     if not days or programme.tier_policy.metric == "lifetime_spend":
         return None
     return min(days) + timedelta(days=programme.tier_policy.window_days - 1)
+
+
+def tier_under_version(programme, standing, now):
+    """A newly effective version's ladder applied to a customer at once (`loyalty programme
+    apply`; otherwise it applies at their next purchase, refund or review):
+    - a tier the spend now reaches above the one held (a lower threshold, a new tier) is
+      given now;
+    - a tier the version no longer has becomes the tier the spend earns;
+    - a tier the spend no longer reaches because a threshold rose is kept: time and rule
+      changes lower a tier only at the review, once it has been held for the hold period.
+    A tier floor the version no longer has is dropped."""
+    names = {tier.name for tier in programme.tiers}
+    floor, floor_since = (standing.tier_floor, standing.floor_since) if standing.tier_floor in names else (None, None)
+    target = qualify_tier(programme, metric(programme, standing))
+    upgrade = programme.tier_policy.upgrade == "immediate" and programme.rank(target.name) > programme.rank(standing.tier)
+    if standing.tier in names and not upgrade:
+        return TierChange(standing.tier, standing.tier_since, False, programme.tier(standing.tier).rule_id,
+                          floor, floor_since)
+    return TierChange(target.name, now, target.name != standing.tier, target.rule_id, floor, floor_since)

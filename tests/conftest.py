@@ -35,7 +35,7 @@ def postgres_server():
 def forget_programme_versions():
     """Leave no programme version behind (the migration stores the default as the first):
     each test's first app stores its own configured programme, as after every test's cleanup."""
-    for table in ("programme_audit", "programme_versions"):
+    for table in ("programme_backtests", "programme_audit", "programme_versions"):
         db.session.execute(db.metadata.tables[table].delete())
     db.session.commit()
 
@@ -77,7 +77,7 @@ def clear_programme_versions(url):
     as the first version (an earlier test's app may have stored another)."""
     engine = sa.create_engine(url)
     with engine.begin() as connection:
-        for table in ("programme_audit", "programme_versions"):
+        for table in ("programme_backtests", "programme_audit", "programme_versions"):
             connection.execute(sa.text(f"DELETE FROM {table}"))
     engine.dispose()
 

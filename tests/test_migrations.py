@@ -15,6 +15,7 @@ TABLES = {"customers", "orders", "ledger_entries", "webhook_events", "api_keys",
           "support_actions",
           "timeline_events", "parked_refunds", "webhook_endpoints", "outbound_events", "deliveries",
           "delivery_attempts", "tier_reviews", "admin_sessions", "programme_versions", "programme_audit",
+          "programme_backtests",
           "alembic_version"}
 
 

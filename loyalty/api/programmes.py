@@ -195,3 +195,86 @@ def simulate(body, version):
     """A purchase evaluated under this version: points with every rule's part (matched or not, and why
     not), tier before and after, discount, support target. Nothing is written."""
     return simulation.simulate(db.session, version, body, utcnow())
+
+
+INLINE_PURCHASES = 20_000       # a backtest over more purchases than this is queued for the worker
+
+
+class BacktestIn(ma.Schema):
+    days = ma.fields.Integer(load_default=365, strict=True, validate=validate.Range(1, 3650))
+
+
+class BacktestOut(ma.Schema):
+    id = ma.fields.Integer(allow_none=True, metadata={"description": "The job's id when it was queued."})
+    version = ma.fields.String()
+    days = ma.fields.Integer()
+    status = ma.fields.String(metadata={"enum": ["done", "queued", "running", "failed"]})
+    requested_by = ma.fields.String(allow_none=True)
+    requested_at = ma.fields.AwareDateTime(allow_none=True)
+    started_at = ma.fields.AwareDateTime(allow_none=True)
+    finished_at = ma.fields.AwareDateTime(allow_none=True)
+    report = ma.fields.Dict(allow_none=True, metadata={
+        "description": '{"days", "from", "to", "purchases", "customers", "draft": {...}, "live": {...}, "moved", '
+                       '"most_affected"}; each side with points_issued, points_value, discount_given, tiers.'})
+    error = ma.fields.String(allow_none=True)
+
+
+@blp.route("/<version>/backtest", methods=["POST"])
+@require("admin")
+@blp.arguments(BacktestIn)
+@blp.response(200, BacktestOut, description="Done at once: `report` holds the comparison.")
+@blp.alt_response(202, schema=BacktestOut, description="Queued (a long period): read it at `/backtests/{id}`.")
+@documented_errors(400, 401, 403, 404, 422)
+def backtest_version(body, version):
+    """Replay the last `days` of stored purchases and refunds under this version and under the live one, in
+    memory, and compare them (nothing is written). A period of many purchases is queued for `loyalty worker`:
+    202 with the job, to read at `/v1/admin/programmes/backtests/{id}`."""
+    from loyalty.programme import current_programme
+    from loyalty.programmes import backtest, backtest_jobs
+
+    now, row = utcnow(), store.find(db.session, version)
+    if backtest.purchases_in(db.session, now, body["days"]) > INLINE_PURCHASES:
+        job = backtest_jobs.request(db.session, row, body["days"], g.principal.name, now)
+        db.session.commit()
+        return backtest_jobs.describe(db.session, job), 202
+    report, _ = backtest.backtest(db.session, documents.stored(row.document), current_programme(now, fresh=True),
+                                  body["days"], now)
+    return {"id": None, "version": row.label, "days": body["days"], "status": "done", "finished_at": utcnow(),
+            "report": backtest_jobs.jsonable(report)}
+
+
+@blp.route("/backtests/<int(max=9223372036854775807):job_id>")
+@require("admin")
+@blp.response(200, BacktestOut)
+@documented_errors(401, 403, 404)
+def backtest_job(job_id):
+    """A queued backtest: its status, and its report once done."""
+    from loyalty.programmes import backtest_jobs
+
+    return backtest_jobs.describe(db.session, backtest_jobs.find(db.session, job_id))
+
+
+class ApplyIn(ma.Schema):
+    dry_run = ma.fields.Boolean(load_default=False)
+
+
+@blp.route("/apply", methods=["POST"])
+@require("admin")
+@blp.arguments(ApplyIn)
+@blp.response(200, description='{"customers", "changed", "moved": {"standard -> gold": n}, "dry_run", "version"}')
+@documented_errors(400, 401, 403, 422)
+def apply_version(body):
+    """Move every customer to the tier the version in force now gives them, at once (as `loyalty programme
+    apply`): up when their spend reaches a higher tier, off a tier the version no longer has; a tier the spend
+    no longer reaches because a threshold rose stays until the review."""
+    from loyalty.programme import current_programme
+    from loyalty.programmes import apply
+
+    now = utcnow()
+    result = apply.apply_now(db.session, current_programme(now, fresh=True), now, body["dry_run"])
+    live = store.live(db.session, now)
+    if not body["dry_run"] and live is not None:
+        store.record(db.session, live, "applied", g.principal.name, now, customers=result["customers"],
+                     changed=result["changed"], moved=result["moved"])
+        db.session.commit()
+    return result

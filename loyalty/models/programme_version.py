@@ -1,4 +1,4 @@
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from loyalty.extensions import db
@@ -37,3 +37,22 @@ class ProgrammeAudit(db.Model):
     actor: Mapped[str] = mapped_column(String(120), nullable=False)
     at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class ProgrammeBacktest(db.Model):
+    """A backtest asked for through the admin API that runs long: `queued`, then `running` in
+    a `loyalty worker`, then `done` with its `report` or `failed` with an `error`."""
+
+    __tablename__ = "programme_backtests"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    version_id: Mapped[int] = mapped_column(Integer, ForeignKey("programme_versions.id", ondelete="CASCADE"),
+                                            nullable=False)
+    days: Mapped[int] = mapped_column(Integer, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
+    requested_by: Mapped[str] = mapped_column(String(120), nullable=False)
+    requested_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    started_at = mapped_column(UTCDateTime)
+    finished_at = mapped_column(UTCDateTime)
+    report = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(String(300))

@@ -14,7 +14,7 @@ TYPES = (
     "points.expired",
     "points.redeemed",
     "points.adjusted",      # goodwill from support
-    "tier.changed",         # from, to, why: purchase, refund or review
+    "tier.changed",         # from, to, why: purchase, refund, review or programme (loyalty programme apply)
     "tier.will_downgrade",  # a review would lower the tier soon: the spend that keeps it, by when
     "priority.changed",     # priority support on or off, or its first-response target changed
     "customer.birthday",

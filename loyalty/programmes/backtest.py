@@ -154,3 +154,9 @@ def as_csv(rows, out):
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
+
+
+def purchases_in(session, now, days):
+    """How many purchases a backtest of the last `days` days replays."""
+    return session.scalar(select(func.count()).select_from(Order).where(Order.placed_at >= now - timedelta(days=days),
+                                                                        Order.placed_at < now))

@@ -201,3 +201,25 @@ def backtest_command(version, days, fmt, out):
         with out.open("w", encoding="utf-8", newline="") as handle:
             backtest.as_csv(rows, handle)
     click.echo(_json(report) if fmt == "json" else _side_by_side(report))
+
+
+@programme.command("apply")
+@click.option("--dry-run", is_flag=True, help="Count who would move; change nothing.")
+@with_appcontext
+@refusals
+def apply_command(dry_run):
+    """Move every customer to the tier the version in force now gives them, at once: up when
+    their spend reaches a higher tier, and off a tier the version no longer has. A tier the
+    spend no longer reaches because a threshold rose stays until the review. Prints the counts."""
+    from loyalty.programme import current_programme
+    from loyalty.programmes import apply
+
+    now = utcnow()
+    programme = current_programme(now, fresh=True)
+    result = apply.apply_now(db.session, programme, now, dry_run)
+    row = store.live(db.session, now)
+    if not dry_run and row is not None:
+        store.record(db.session, row, "applied", actor(), now, customers=result["customers"],
+                     changed=result["changed"], moved=result["moved"])
+        db.session.commit()
+    click.echo(_json(result))

@@ -35,6 +35,13 @@ def published(session):
                            .order_by(ProgrammeVersion.effective_from)).all()
 
 
+def live(session, now):
+    """The published version in force at `now`."""
+    return session.scalar(select(ProgrammeVersion).where(ProgrammeVersion.published_at.is_not(None),
+                                                         ProgrammeVersion.effective_from <= now)
+                          .order_by(ProgrammeVersion.effective_from.desc()).limit(1))
+
+
 def every(session):
     """Every version, drafts included, newest first."""
     return session.scalars(select(ProgrammeVersion).order_by(ProgrammeVersion.id.desc())).all()
