@@ -4,16 +4,16 @@ once or queued for the worker."""
 import json
 import threading
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import select
 
 from loyalty.extensions import db
 from loyalty.models import TierReview
-from loyalty.programmes import backtest_jobs, store
+from loyalty.programmes import backtest_jobs
 from tests import state
 from tests.api import bearer, make_key
+from tests.versions import publish
 from tests.webhooks import deliver_shop, purchase
 
 DEFAULT = (Path(__file__).resolve().parents[1] / "rules" / "default_programme.toml").read_text()
@@ -23,14 +23,6 @@ LADDER = DEFAULT.replace('version = "default-2026.1"', 'version = "ladder-2"').r
     'name = "platinum"\nfrom = 500000', 'name = "platinum"\nfrom = 600000')
 
 
-def publish_now(app, text):
-    with app.app_context():
-        now = datetime.now(timezone.utc)
-        row = store.draft(db.session, text, "toml", "test", now)
-        store.publish(db.session, row.id, "test", now)
-        db.session.commit()
-
-
 def test_apply_moves_customers_up_at_once_and_keeps_a_tier_a_raised_threshold_no_longer_reaches(app, client,
                                                                                                 runner):
     hour_ago = int(time.time()) - 3600
@@ -38,7 +30,7 @@ def test_apply_moves_customers_up_at_once_and_keeps_a_tier_a_raised_threshold_no
     assert deliver_shop(client, purchase(customer="kept", order="k", amount=550_000, created=hour_ago)) \
         == "processed"
     assert state.customer(app, "kept")["tier"] == "platinum"
-    publish_now(app, LADDER)
+    publish(app, LADDER)
     assert state.customer(app, "up")["tier"] == "standard"          # not until their next step, or apply
 
     dry = runner.invoke(args=["programme", "apply", "--dry-run"])
@@ -63,7 +55,7 @@ def test_without_apply_a_customer_moves_at_their_next_purchase(app, client):
     hour_ago = int(time.time()) - 3600
     assert deliver_shop(client, purchase(customer="next", order="n1", amount=60_000, created=hour_ago)) \
         == "processed"
-    publish_now(app, LADDER)
+    publish(app, LADDER)
     time.sleep(1.05)
     assert deliver_shop(client, purchase(customer="next", order="n2", amount=1_000)) == "processed"
     assert state.customer(app, "next")["tier"] == "gold"
@@ -73,7 +65,7 @@ def test_apply_through_the_admin_api(app, client, runner):
     admin = make_key(runner, "admin", "ops")
     assert deliver_shop(client, purchase(customer="api", order="a", amount=60_000,
                                          created=int(time.time()) - 60)) == "processed"
-    publish_now(app, LADDER)
+    publish(app, LADDER)
     answer = client.post("/v1/admin/programmes/apply", headers=bearer(admin), json={})
     assert answer.status_code == 200 and answer.get_json()["moved"] == {"standard -> gold": 1}
     assert state.customer(app, "api")["tier"] == "gold"

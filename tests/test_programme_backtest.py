@@ -65,6 +65,9 @@ def test_gold_bonus_from_25_to_50_percent_costs_what_hand_arithmetic_says(app, c
     with app.app_context():             # nothing written
         assert db.session.scalar(select(func.count()).select_from(LedgerEntry)) == entries == 6
 
+    apart = backtest(runner, "gold-50", "--days", "365", "--processes", "2")   # slices side by side (PostgreSQL)
+    assert {key: apart[key] for key in ("draft", "live", "moved", "purchases", "customers")} == \
+        {key: report[key] for key in ("draft", "live", "moved", "purchases", "customers")}
     table = runner.invoke(args=["programme", "backtest", "gold-50"])
     assert "points issued" in table.output and "1700" in table.output and "a +50" in table.output
 

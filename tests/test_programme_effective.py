@@ -13,12 +13,12 @@ from sqlalchemy import select
 
 from loyalty.extensions import db
 from loyalty.models import LedgerEntry, Order
-from loyalty.programmes import store
 from tests import state
 from tests.api import bearer, make_key
 from tests.conftest import TEST_SECRETS, migrated_app
 from tests.servers import Gunicorn, Worker, wait_until
-from tests.webhooks import deliver_shop, purchase, signature
+from tests.versions import publish
+from tests.webhooks import deliver_shop, purchase, refund, signature
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = (ROOT / "rules" / "default_programme.toml").read_text()
@@ -42,12 +42,8 @@ def orders_of(app, customer):
 
 
 def test_purchases_before_a_version_stay_under_the_old_one_even_when_they_arrive_late(app, client):
-    with app.app_context():
-        now = datetime.now(timezone.utc)
-        row = store.draft(db.session, DOUBLE, "toml", "test", now)
-        takes_over = now + timedelta(seconds=1.5)
-        store.publish(db.session, row.id, "test", now, takes_over)
-        db.session.commit()
+    now = datetime.now(timezone.utc)
+    takes_over = publish(app, DOUBLE, effective_from=now + timedelta(seconds=1.5))
     hour_ago = int(now.timestamp()) - 3600
     assert deliver_shop(client, purchase(customer="c", order="before", amount=10_000, created=hour_ago)) \
         == "processed"
@@ -69,12 +65,7 @@ def test_purchases_before_a_version_stay_under_the_old_one_even_when_they_arrive
 
 
 def test_a_refund_claws_back_what_the_order_earned_under_its_own_version(app, client):
-    with app.app_context():
-        now = datetime.now(timezone.utc)
-        row = store.draft(db.session, DOUBLE, "toml", "test", now)
-        store.publish(db.session, row.id, "test", now)
-        db.session.commit()
-    from tests.webhooks import refund
+    now = publish(app, DOUBLE)
     created = int(now.timestamp()) - 3600             # bought under the first version
     assert deliver_shop(client, purchase(customer="r", order="o", amount=20_000, created=created)) == "processed"
     time.sleep(max(0.0, now.timestamp() + 1.05 - time.time()))    # webhook times are whole seconds

@@ -70,7 +70,7 @@ def run_one(session):
         row = store.find(session, job.version_id)
         now = utcnow()
         report, _ = backtest.backtest(session, documents.stored(row.document), current_programme(now, fresh=True),
-                                      job.days, now)
+                                      job.days, now, backtest.default_processes())
         session.rollback()
         job = session.get(ProgrammeBacktest, job.id)
         job.status, job.report, job.finished_at = "done", jsonable(report), utcnow()

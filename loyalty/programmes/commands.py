@@ -183,9 +183,11 @@ def _side_by_side(report):
 @click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True, path_type=Path),
               help="Write each customer's figures under both versions to this CSV file.")
+@click.option("--processes", type=click.IntRange(1, 64), default=None,
+              help="Slices of the customers replayed side by side (PostgreSQL; default: the cores, at most 4).")
 @with_appcontext
 @refusals
-def backtest_command(version, days, fmt, out):
+def backtest_command(version, days, fmt, out, processes):
     """Replay the last --days of purchases and refunds under VERSION and under the live version,
     in memory, and compare: points issued and their value, discount given, tiers at the end,
     customers moving, the most affected. Nothing is written to the ledger."""
@@ -195,7 +197,7 @@ def backtest_command(version, days, fmt, out):
     now = utcnow()
     row = store.find(db.session, version)
     report, rows = backtest.backtest(db.session, documents.stored(row.document), current_programme(now, fresh=True),
-                                     days, now)
+                                     days, now, processes or backtest.default_processes())
     db.session.rollback()
     if out is not None:
         with out.open("w", encoding="utf-8", newline="") as handle:
