@@ -29,7 +29,7 @@ test: $(STAMP) postgres chromium redis
 
 # Benchmarks on a PostgreSQL server the run starts itself, wrk as the load generator;
 # writes bench/results.md (about 15 minutes: the HTTP and worker part 5-6, the jobs part generates
-# 1,000,000 customers twice). BENCH_ONLY=http, jobs, import, events or reports runs one part.
+# 1,000,000 customers twice). BENCH_ONLY=http, jobs, import, events, reports or backtest runs one part.
 bench: $(STAMP) postgres
 	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } || \

@@ -1,6 +1,6 @@
 """`make bench`: every benchmark in one run, written to bench/results.md with the machine.
 
-BENCH_ONLY=http, jobs, import, events or reports runs one part; BENCH_CUSTOMERS sizes the
+BENCH_ONLY=http, jobs, import, events, reports or backtest runs one part; BENCH_CUSTOMERS sizes the
 jobs part, BENCH_IMPORT_SMALL and BENCH_IMPORT_ORDERS the imports.
 """
 import os
@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench import events_out_bench, http_bench, import_bench, jobs_scale, reports_scale  # noqa: E402
+from bench import backtest_scale, events_out_bench, http_bench, import_bench, jobs_scale, reports_scale  # noqa: E402
 
 
 def machine():
@@ -38,6 +38,8 @@ def main():
         lines += events_out_bench.main()
     if only in (None, "", "reports"):
         lines += reports_scale.main()
+    if only in (None, "", "backtest"):
+        lines += backtest_scale.main()
     report = "\n".join(lines)
     print(report)
     (ROOT / "bench" / "results.md").write_text(report + "\n")

@@ -1,10 +1,10 @@
 """What a purchase does to a customer's standing: it earns points (pending for the return
 window), adds its counted amount (the total less excluded lines such as gift cards) to
 qualifying and lifetime spend, and may lift the tier at once."""
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from rules.earning import Earning, counted_spend, points_for
-from rules.standing import OrderState, Standing
+from rules.standing import OrderState, Standing, evolve
 from rules.tiers import TierChange, tier_after_purchase
 
 
@@ -21,7 +21,7 @@ def apply_purchase(programme, standing, purchase):
     earning = points_for(programme, standing, purchase)
     spend = counted_spend(programme, purchase)
     first = standing.first_purchase_at
-    counted = replace(
+    counted = evolve(
         standing,
         qualifying_spend=standing.qualifying_spend + spend,
         lifetime_spend=standing.lifetime_spend + spend,
@@ -31,6 +31,6 @@ def apply_purchase(programme, standing, purchase):
     order = OrderState(order_id=purchase.order_id, placed_at=purchase.at, total=purchase.total,
                        points=earning.points, fixed_points=earning.fixed_points,
                        pending=earning.total, rules=earning.rules, counted=spend)
-    after = replace(counted, tier=change.tier, tier_since=change.since,
+    after = evolve(counted, tier=change.tier, tier_since=change.since,
                     tier_floor=change.floor, floor_since=change.floor_since)
     return PurchaseOutcome(after, order, earning, change)

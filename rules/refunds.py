@@ -13,10 +13,10 @@ the shop's money: a 1,000.00 gift card + 200.00 shoes order counts 200.00, and a
 200.00 takes all 200.00 off spend (not a third of it), since a refund cannot be told to
 be of the gift card. An order without excluded lines loses exactly what is refunded.
 """
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from rules.calendar import in_window
-from rules.standing import OrderState, Standing
+from rules.standing import OrderState, Standing, evolve
 from rules.tiers import TierChange, tier_after_refund
 
 
@@ -56,19 +56,19 @@ def apply_refund(programme, standing, order, refunded_total, at):
     from_pending = min(taken, order.pending)
     from_available = taken - from_pending
 
-    new_order = replace(order, refunded=refunded_total, clawed_back=order.clawed_back + points,
+    new_order = evolve(order, refunded=refunded_total, clawed_back=order.clawed_back + points,
                         fixed_removed=order.fixed_removed or bool(fixed),
                         pending=order.pending - from_pending)
     drop = order.counted_net - new_order.counted_net
     qualifying = standing.qualifying_spend
     if in_window(programme, order.placed_at, at):
         qualifying -= drop
-    reduced = replace(standing, qualifying_spend=qualifying,
+    reduced = evolve(standing, qualifying_spend=qualifying,
                       lifetime_spend=standing.lifetime_spend - drop,
                       points_pending=standing.points_pending - from_pending,
                       points_available=standing.points_available - from_available)
     change = tier_after_refund(programme, standing, reduced, at)
-    after = replace(reduced, tier=change.tier, tier_since=change.since,
+    after = evolve(reduced, tier=change.tier, tier_since=change.since,
                     tier_floor=change.floor, floor_since=change.floor_since)
     return RefundOutcome(after, new_order,
                          delta, taken, from_pending, from_available, fixed, change, beyond, drop)

@@ -23,6 +23,7 @@ from loyalty.models import LedgerEntry
 from loyalty.services.snapshots import net_points, to_json
 from rules import Line, Purchase, apply_purchase, apply_refund, in_window, local_date, window_start
 from rules.currency import format_amount
+from rules.standing import evolve
 
 
 def step_order(step):
@@ -66,7 +67,7 @@ def _evaluate(versions, standing, steps, states, buckets, snapshots=True):
     outcomes = {}
     for step in steps:
         order, programme = step.order, versions.at(step.at)
-        standing = replace(standing, qualifying_spend=qualifying(programme, buckets, step.at))
+        standing = evolve(standing, qualifying_spend=qualifying(programme, buckets, step.at))
         state = _released(programme, order, states.get(order), step.at)
         if step.kind == "purchase":
             outcome = apply_purchase(programme, standing, _purchase_of(order, step.at, step.amount))

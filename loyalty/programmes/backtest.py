@@ -9,12 +9,13 @@ if each version had been in force for the whole period. Left out, on both sides 
 refunds in the period of purchases made before it, tier reviews, redemptions and goodwill.
 """
 import csv
+import json
 import multiprocessing
 import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import Text, cast, create_engine, func, select
 from sqlalchemy.orm import Session
 
 from loyalty.applier.batch import OrderRow, Step
@@ -27,6 +28,7 @@ from rules.versions import ProgrammeBook
 from rules.discount import discount_for, discount_given
 
 READ_BATCH = 20_000
+NO_LINES = ("[]", None)
 TOP = 20
 
 
@@ -75,8 +77,8 @@ def _steps(session, since, until, lo, hi):
     """The period's steps, a customer at a time: (customer id, birthday, stored tier, [Step])."""
     query = (select(TimelineEvent.customer_id, TimelineEvent.id, TimelineEvent.kind, TimelineEvent.at,
                     TimelineEvent.amount, TimelineEvent.cumulative, TimelineEvent.order_id, Order.order_key,
-                    Order.placed_at, Order.total, Order.lines, Order.currency, Order.source, Customer.birthday,
-                    Customer.tier)
+                    Order.placed_at, Order.total, cast(Order.lines, Text).label("lines"), Order.currency,
+                    Order.source, Customer.birthday, Customer.tier)
              .join(Order, Order.id == TimelineEvent.order_id).join(Customer, Customer.id == TimelineEvent.customer_id)
              .where(Order.placed_at >= since, Order.placed_at < until, TimelineEvent.at < until,
                     *_in_slice(TimelineEvent.customer_id, lo, hi))
@@ -89,8 +91,9 @@ def _steps(session, since, until, lo, hi):
             current, steps, orders = row, [], {}
         order = orders.get(row.order_id)
         if order is None:
+            lines = json.loads(row.lines) if row.lines not in NO_LINES else []     # most orders list none
             order = orders[row.order_id] = OrderRow(row.customer_id, row.source, row.order_key, row.placed_at,
-                                                    row.currency, row.total, row.lines, None, id=row.order_id)
+                                                    row.currency, row.total, lines, None, id=row.order_id)
         steps.append(Step(order, row.kind, row.at, row.amount, cumulative=row.cumulative, id=row.id))
     if current is not None:
         yield current.customer_id, current.birthday, current.tier, sorted(steps, key=step_order)
