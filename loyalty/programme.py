@@ -83,17 +83,18 @@ class Programmes:
             with Session(self.engine) as session:
                 if not self._ensured:
                     self._ensure(session)
-                rows = session.execute(select(ProgrammeVersion.id, ProgrammeVersion.document,
-                                              ProgrammeVersion.effective_from)
+                rows = session.execute(select(ProgrammeVersion.id, ProgrammeVersion.effective_from)
                                        .where(ProgrammeVersion.published_at.is_not(None))).all()
+                new = [row.id for row in rows if row.id not in self._parsed]
+                if new:         # documents are read once: a published version never changes
+                    for version_id, document in session.execute(
+                            select(ProgrammeVersion.id, ProgrammeVersion.document).where(ProgrammeVersion.id.in_(new))):
+                        self._parsed[version_id] = documents.stored(document)
         except DBAPIError as error:
             log.debug("programme versions not read (%s); keeping the versions held", type(error).__name__)
             self._read_at = time.monotonic()
             return self.book
         if rows:
-            for row in rows:
-                if row.id not in self._parsed:
-                    self._parsed[row.id] = documents.stored(row.document)
             self.book = ProgrammeBook.of([(row.effective_from, self._parsed[row.id]) for row in rows])
         self._read_at = time.monotonic()
         return self.book
