@@ -132,3 +132,20 @@ def test_0006_widens_customer_ids_keeping_every_row_and_reference(backend, postg
                     "INSERT INTO support_actions (customer_id, kind, reason, points, actor, at) "
                     "VALUES ('nobody', 'goodwill', 'x', 1, 'key:x', '2026-01-01 00:00:00+00')")
         db.engine.dispose()
+
+
+def test_db_upgrade_stores_the_configured_programme_as_the_first_version(tmp_path):
+    url = "sqlite:///" + str(tmp_path / "seeded.sqlite")
+    result = _loyalty_cli("db", "upgrade", url=url)
+    assert result.returncode == 0, result.stderr
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT label, published_by, effective_from FROM programme_versions")).all()
+        audit = connection.execute(sa.text("SELECT action, actor FROM programme_audit")).all()
+    engine.dispose()
+    assert [(label, by) for label, by, _ in rows] == [("default-2026.1", "db upgrade")]
+    assert str(rows[0][2]).startswith("1970-01-01")           # in force from the beginning
+    assert audit == [("published", "db upgrade")]
+    listed = _loyalty_cli("programme", "list", "--format", "json", url=url)
+    assert listed.returncode == 0, listed.stderr
+    assert '"status": "live"' in listed.stdout
