@@ -72,14 +72,18 @@ def backend(request):
     return request.param
 
 
+_engines = {}
+
+
 def clear_programme_versions(url):
     """No programme version stored: the first app a test makes stores its own programme file
-    as the first version (an earlier test's app may have stored another)."""
-    engine = sa.create_engine(url)
+    as the first version (an earlier test's app may have stored another). One engine per
+    database for the whole run (its connection is reused from test to test)."""
+    engine = _engines.get(url) or _engines.setdefault(url, sa.create_engine(url, poolclass=sa.pool.StaticPool)
+                                                      if url.startswith("sqlite") else sa.create_engine(url))
     with engine.begin() as connection:
         for table in ("programme_backtests", "programme_audit", "programme_versions"):
             connection.execute(sa.text(f"DELETE FROM {table}"))
-    engine.dispose()
 
 
 @pytest.fixture
@@ -161,6 +165,8 @@ def pytest_runtest_logreport(report):
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session, exitstatus):
     """With LOYALTY_REQUIRE_BOTH_BACKENDS set (make test sets it), a backend that ran no test fails the run."""
+    for engine in _engines.values():
+        engine.dispose()
     missing = [name for name, counts in _backend_counts.items() if not counts.get("passed")]
     if os.environ.get("LOYALTY_REQUIRE_BOTH_BACKENDS") and missing and exitstatus == 0:
         session.exitstatus = 1
