@@ -135,3 +135,34 @@ def test_simulate_books_what_the_applier_books(app, client, runner, scenario):
     assert tier == answer["tier"]["after"]
     assert versions <= {programme["version"]}
     assert sum(step["points"] for step in answer["trace"]) == answer["points"]
+
+
+def test_a_past_moment_explains_a_past_purchase_with_the_standing_then(app, client, runner):
+    admin = make_key(runner, "admin")
+    now = int(time.time())
+    assert deliver_shop(client, purchase(customer="p", order="p-1", amount=20_000, created=now - 3 * 86400)) \
+        == "processed"
+    assert deliver_shop(client, purchase(customer="p", order="p-2", amount=120_000, created=now - 2 * 86400)) \
+        == "processed"
+    assert deliver_shop(client, purchase(customer="p", order="p-3", amount=10_000, created=now - 86400)) \
+        == "processed"
+
+    def at(seconds_ago):
+        return datetime.fromtimestamp(now - seconds_ago, timezone.utc).isoformat()
+    # p-2 explained at its own time: standard then (it made the customer gold), 200.00 spent before it.
+    explained = simulate(client, admin, "default-2026.1", {"customer_id": "p", "at": at(2 * 86400),
+                                                           "purchase": order("p-2", 120_000)})
+    assert explained["tier"] == {"before": "standard", "after": "gold", "changed": True}
+    assert explained["spend"]["qualifying_before"]["amount"] == 20_000
+    assert explained["discount"]["percent"] == 3
+    with app.app_context():
+        booked = db.session.scalar(select(Order.points_earned + Order.fixed_points).where(Order.order_key == "p-2"))
+    assert explained["points"] == booked == 1200
+    # p-3 at its time: gold, so the gold bonus applies; and the first purchase's welcome is not due.
+    later = simulate(client, admin, "default-2026.1", {"customer_id": "p", "at": at(86400),
+                                                       "purchase": order("p-3", 10_000)})
+    assert later["tier"]["before"] == "gold" and later["points"] == 125
+    # Before any purchase: a new customer, the welcome bonus due.
+    first = simulate(client, admin, "default-2026.1", {"customer_id": "p", "at": at(4 * 86400),
+                                                       "purchase": order("p-0", 10_000)})
+    assert first["tier"]["before"] == "standard" and first["points"] == 100 + 100

@@ -158,9 +158,9 @@ def spend_buckets(session, customer_ids, start, end):
 _STEP_COLUMNS = (TimelineEvent.id, TimelineEvent.order_id, TimelineEvent.kind, TimelineEvent.at, TimelineEvent.amount,
                  TimelineEvent.cumulative, TimelineEvent.refund_key)
 _CUSTOMER = bindparam("customer_id")
-_BASE = (select(TimelineEvent.standing_after).where(TimelineEvent.customer_id == _CUSTOMER,
-                                                    TimelineEvent.at <= bindparam("since"))
-         .order_by(TimelineEvent.at.desc(), TimelineEvent.id.desc()).limit(1))
+BASE = (select(TimelineEvent.standing_after).where(TimelineEvent.customer_id == _CUSTOMER,
+                                                   TimelineEvent.at <= bindparam("since"))
+        .order_by(TimelineEvent.at.desc(), TimelineEvent.id.desc()).limit(1))
 _LATER = (select(*_STEP_COLUMNS).where(TimelineEvent.customer_id == _CUSTOMER, TimelineEvent.at > bindparam("since"))
           .order_by(TimelineEvent.at, TimelineEvent.id))
 _newest_per_order = (select(TimelineEvent.order_id, TimelineEvent.order_after, func.row_number().over(
@@ -211,7 +211,7 @@ def replay_input(session, book, account, since, new_steps, known_orders):
     steps after it (their orders added to `known_orders`), each touched order's state before
     it, and the spend buckets before it (so spend ages out during the replay as it does live)."""
     params = {"customer_id": account.id, "since": since}
-    base = session.execute(_BASE, params).scalar()
+    base = session.execute(BASE, params).scalar()
     standing = standing_from_json(base) if base is not None else Standing.opening(book.at(since))
     rows = session.execute(_LATER, params).all()
     missing = {row.order_id for row in rows} - set(known_orders)

@@ -1,15 +1,21 @@
 """Simulate: a purchase evaluated under any version, for a customer's real standing (as of
 the purchase time), a standing given inline, or a new customer. Nothing is written.
 
-It evaluates the purchase as the applier evaluates one that arrives in order: the
-customer's cached standing with the qualifying spend of the purchase's moment."""
+It evaluates the purchase as the applier evaluates one at that moment: the customer's
+standing from the timeline just before it, with the qualifying spend of that moment."""
+from datetime import timedelta
+
+from loyalty.applier import reading
+from loyalty.applier.evaluation import qualifying
+from loyalty.errors import LoyaltyError
+from loyalty.programme import programme_book
+from loyalty.programmes import documents, store
+from loyalty.services.balances import manual_priority, money, read_standing
+from loyalty.services.snapshots import standing_from_json
 from rules import Line, Purchase, Standing
 from rules.currency import format_amount
 from rules.explain import explain_purchase
-from loyalty.errors import LoyaltyError
-from loyalty.programmes import documents, store
-from loyalty.services.balances import manual_priority, money, read_standing
-from loyalty.services.snapshots import standing_of
+from rules.standing import evolve
 
 
 def _purchase(programme, order, at):
@@ -24,11 +30,24 @@ def _purchase(programme, order, at):
     return Purchase(order_id=order["id"], at=at, total=order["total"]["amount"], lines=lines)
 
 
-def _standing(programme, body, at):
+def _standing_of_customer(session, programme, customer_id, at):
+    """The customer's standing just before `at`, as the applier would evaluate a purchase at
+    `at` (however late it arrived): the timeline's snapshot of their last step before it,
+    and the qualifying spend the stored steps before it left. A past `at` explains a past
+    purchase: the standing then, not now."""
+    row = read_standing(programme, customer_id, at)         # 404 for an unknown customer
+    before = at - timedelta(microseconds=1)                  # steps at `at` itself come after
+    base = session.execute(reading.BASE, {"customer_id": customer_id, "since": before}).scalar()
+    standing = standing_from_json(base) if base is not None else Standing.opening(programme)
+    buckets = reading.spend_before(session, programme_book(), customer_id, before)
+    standing = evolve(standing, birthday=row.birthday, qualifying_spend=qualifying(programme, buckets, at))
+    return standing, manual_priority(row), row.id
+
+
+def _standing(session, programme, body, at):
     """(standing, manual priority, customer id or None)."""
     if body.get("customer_id"):
-        row = read_standing(programme, body["customer_id"], at)
-        return standing_of(row, row.qualifying), manual_priority(row), row.id
+        return _standing_of_customer(session, programme, body["customer_id"], at)
     given = body.get("standing") or {}
     tier = given.get("tier") or programme.lowest_tier.name
     if tier not in {t.name for t in programme.tiers}:
@@ -44,7 +63,7 @@ def simulate(session, ref, body, now):
     programme = documents.stored(row.document)
     at = body.get("at") or now
     purchase = _purchase(programme, body["purchase"], at)
-    standing, manual, customer_id = _standing(programme, body, at)
+    standing, manual, customer_id = _standing(session, programme, body, at)
     explained = explain_purchase(programme, standing, purchase, manual)
     outcome, after = explained.outcome, explained.outcome.standing
     return {
