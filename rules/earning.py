@@ -85,8 +85,10 @@ def points_for(programme, standing, purchase):
         hits.append(RuleHit(rule, points - credited))
         credited = points
 
+    # Fixed bonuses reward a purchase: an order of excluded lines alone (a gift card) is
+    # money, not a purchase, and earns no welcome bonus.
     fixed = [RuleHit(bonus.id, bonus.points) for bonus in programme.fixed_bonuses
-             if holds(bonus.when, programme, standing, purchase)]
+             if eligible > 0 and holds(bonus.when, programme, standing, purchase)]
     return Earning(points=credited, fixed_points=sum(hit.points for hit in fixed),
                    rules=tuple(hits + fixed), available_on=available_on(programme, purchase.at),
                    programme_version=programme.version)

@@ -54,10 +54,12 @@ def _exclusions(programme, purchase, credited):
     return trace, sum(line.amount for line in taken)
 
 
-def _bonus(programme, standing, purchase, bonus, credited, kind):
+def _bonus(programme, standing, purchase, bonus, credited, kind, eligible):
     reasons = reasons_against(bonus.when, programme, standing, purchase)
     if reasons:
         return RuleTrace(bonus.id, kind, False, 0, "; ".join(reasons))
+    if kind == "fixed_bonus" and eligible == 0:
+        return RuleTrace(bonus.id, kind, False, 0, "only excluded lines: money, not a purchase")
     if bonus.id not in credited:        # its order conditions hold, but no line it rewards is in the order
         return RuleTrace(bonus.id, kind, False, 0,
                          f"no line of {lines_named(bonus.when.categories, bonus.when.skus)}")
@@ -72,12 +74,13 @@ def explain_purchase(programme, standing, purchase, manual=None):
     outcome = apply_purchase(programme, standing, purchase)
     credited = _credited(outcome)
     trace, excluded = _exclusions(programme, purchase, credited)
-    eligible = format_amount(max(0, purchase.total - excluded), programme.currency)
+    eligible = max(0, purchase.total - excluded)
     trace.append(RuleTrace("base", "base", True, credited.get("base", 0),
                            f"{programme.earn_points} point(s) per {programme.earn_per_units} whole "
-                           f"{programme.currency} of {eligible}"))
-    trace += [_bonus(programme, standing, purchase, bonus, credited, "bonus") for bonus in programme.bonuses]
-    trace += [_bonus(programme, standing, purchase, bonus, credited, "fixed_bonus")
+                           f"{programme.currency} of {format_amount(eligible, programme.currency)}"))
+    trace += [_bonus(programme, standing, purchase, bonus, credited, "bonus", eligible)
+              for bonus in programme.bonuses]
+    trace += [_bonus(programme, standing, purchase, bonus, credited, "fixed_bonus", eligible)
               for bonus in programme.fixed_bonuses]
     return Explanation(outcome, tuple(trace), discount_for(programme, standing.lifetime_spend)[0],
                        discount_for(programme, outcome.standing.lifetime_spend)[0],

@@ -25,7 +25,8 @@ def apply_purchase(programme, standing, purchase):
         standing,
         qualifying_spend=standing.qualifying_spend + spend,
         lifetime_spend=standing.lifetime_spend + spend,
-        first_purchase_at=purchase.at if first is None else min(first, purchase.at),
+        # An order of excluded lines alone is not a purchase: the first one is still to come.
+        first_purchase_at=first if spend == 0 else purchase.at if first is None else min(first, purchase.at),
         points_pending=standing.points_pending + earning.total)
     change = tier_after_purchase(programme, standing, counted, purchase.at)
     order = OrderState(order_id=purchase.order_id, placed_at=purchase.at, total=purchase.total,

@@ -62,11 +62,15 @@ def test_a_gift_card_alone_earns_nothing_and_counts_for_no_spend(app, client):
     gift = purchase(order="o-gift", amount=100_000, lines=[GIFT_CARD], created=int(time.time()) - 60)
     assert deliver_shop(client, gift) == "processed"
     assert state.order(app, "o-gift")["points"] == 0
-    assert [kind for kind, _, _ in state.entries(app, "c-42")] == ["welcome"]   # no earn entry: 0 points
+    assert state.entries(app, "c-42") == []         # no earn entry, and no welcome: not a purchase
     found = balance(app)
     assert spend_of(found) == ("standard", 0, 0, 0)
-    assert found["points"]["pending"] == 100        # the welcome bonus of a first purchase, as before
+    assert found["points"]["pending"] == 0
     assert buckets(app) == {}
+    # The first purchase is still to come: the next real one takes the welcome bonus.
+    assert deliver_shop(client, purchase(order="o-shoes", amount=5_000, created=int(time.time()) - 30)) \
+        == "processed"
+    assert balance(app)["points"]["pending"] == 50 + 100
 
 
 def test_a_gift_card_with_shoes_counts_the_shoes_and_a_refund_of_them_takes_it_all_back(app, client):

@@ -124,3 +124,37 @@ def test_the_version_in_force_at_each_moment():
     assert book.widest_window_days() == 365
     with pytest.raises(ValueError):
         ProgrammeBook.of([])
+
+
+def test_an_order_of_excluded_lines_alone_is_not_a_purchase():
+    new = Standing(tier="standard")
+    explained, steps = trace_of(DEFAULT, 10_000, [Line(10_000, "gift_card")], standing=new)
+    assert explained.points == 0
+    assert steps["welcome"] == steps["welcome"].__class__("welcome", "fixed_bonus", False, 0,
+                                                         "only excluded lines: money, not a purchase")
+    assert explained.outcome.standing.first_purchase_at is None          # the first purchase is still to come
+    after = explained.outcome.standing
+    _, steps = trace_of(DEFAULT, 5_000, standing=after, at=AT + timedelta(days=1))
+    assert steps["welcome"].matched and steps["welcome"].points == 100
+
+
+def test_a_new_ladder_moves_up_at_once_drops_removed_tiers_and_keeps_raised_ones():
+    from rules.tiers import tier_under_version
+
+    document = copy.deepcopy(DOCUMENT)
+    document["tiers"] = [{"name": "standard", "from": 0, "priority_support": False, "first_response_hours": 14},
+                         {"name": "silver", "from": 50_000, "priority_support": False, "first_response_hours": 8},
+                         {"name": "gold", "from": 200_000, "priority_support": True, "first_response_hours": 2}]
+    document["support"]["manual_priority_tier"] = "gold"
+    document["bonuses"] = [bonus for bonus in document["bonuses"] if bonus["id"] != "tier-platinum"]
+    ladder = parse_programme(document)
+    since = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    up = tier_under_version(ladder, Standing(tier="standard", qualifying_spend=60_000), AT)
+    assert (up.tier, up.since, up.changed) == ("silver", AT, True)
+    kept = tier_under_version(ladder, Standing(tier="gold", tier_since=since, qualifying_spend=150_000), AT)
+    assert (kept.tier, kept.since, kept.changed) == ("gold", since, False)     # a raised threshold: the review's
+    removed = tier_under_version(ladder, Standing(tier="platinum", qualifying_spend=60_000, tier_floor="platinum",
+                                                  floor_since=since), AT)
+    assert (removed.tier, removed.changed, removed.floor, removed.floor_since) == ("silver", True, None, None)
+    at_review = parse_programme({**document, "tier_policy": {**document["tier_policy"], "upgrade": "at_review"}})
+    assert not tier_under_version(at_review, Standing(tier="standard", qualifying_spend=60_000), AT).changed
