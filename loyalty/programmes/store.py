@@ -92,7 +92,11 @@ def draft(session, text, fmt, actor, now, label=None):
         document = documents.parse(text, fmt)
     except ProgrammeError as error:
         raise invalid(error.problems) from None
-    return _store(session, document, actor, now, label)
+    try:
+        with session.begin_nested():
+            return _store(session, document, actor, now, label)
+    except IntegrityError:          # the same label stored by someone else a moment ago
+        raise LoyaltyError(409, "conflict", "Another version with this `version` label was stored just now.") from None
 
 
 def _store(session, document, actor, now, label=None):
@@ -128,9 +132,12 @@ def publish(session, ref, actor, now, effective_from=None):
                                                   documents.stored(row.document)), rows[0]) if rows else []
     if problems:
         raise invalid(problems)
-    row.published_at, row.published_by, row.effective_from = now, actor, effective_from
-    record(session, row, "published", actor, now, effective_from=effective_from.isoformat())
-    session.flush()
+    try:
+        with session.begin_nested():
+            row.published_at, row.published_by, row.effective_from = now, actor, effective_from
+            record(session, row, "published", actor, now, effective_from=effective_from.isoformat())
+    except IntegrityError:          # another version published for the same moment a moment ago
+        raise LoyaltyError(409, "effective_from_taken", "Another version takes effect at that moment.") from None
     return row
 
 
