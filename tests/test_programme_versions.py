@@ -174,3 +174,32 @@ def test_a_file_that_changes_the_currency_stops_the_service_at_start(app, app_fa
     with pytest.raises(ProgrammeFileError) as raised:
         app_factory(database_url, LOYALTY_PROGRAMME=str(path))
     assert any("currency: must stay EUR" in problem for problem in raised.value.problems)
+
+
+def test_processes_starting_together_store_the_first_version_once(postgres_server, app_factory):
+    """gunicorn's workers start at once on an empty table: one stores the file, none fails
+    (a failed start of a worker stops all of gunicorn)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy.orm import Session
+
+    from loyalty.programmes import documents
+    from tests.conftest import migrated_app
+
+    url = postgres_server.create_database("ensure_race")
+    app = migrated_app(app_factory, url)
+    document = documents.read_file(None)
+    for explicit in (False, True, False, True):
+        with app.app_context():
+            engine = db.engine
+
+            def start(_):
+                with Session(engine) as session:
+                    stored = store.ensure(session, document, explicit, datetime.now(timezone.utc))
+                    session.commit()
+                    return stored is not None
+            with ThreadPoolExecutor(6) as pool:
+                assert sum(pool.map(start, range(6))) <= 1
+            assert len(store.published(db.session)) == 1
+            db.session.remove()
+            engine.dispose()

@@ -11,7 +11,7 @@ import json
 import re
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from loyalty.errors import LoyaltyError
@@ -21,7 +21,8 @@ from loyalty.programmes import documents
 from rules import ProgrammeError
 from rules.versions import BEGINNING
 
-PAST_TOLERANCE = timedelta(seconds=60)     # "now" as typed a moment ago still counts as now
+PAST_TOLERANCE = timedelta(seconds=60)
+ENSURE_LOCK = 7_301_913_001          # the advisory lock of the configured file's publication     # "now" as typed a moment ago still counts as now
 
 
 def invalid(problems):
@@ -145,7 +146,11 @@ def ensure(session, document, explicit, now):
     """What the configured file means for the stored versions, once per process start:
     none stored yet: the file becomes the first version, in force from the beginning;
     `explicit` (LOYALTY_PROGRAMME set) and no published version has the file's content:
-    the file is published, in force from now. Answers the version stored, or None."""
+    the file is published, in force from now. Answers the version stored, or None.
+    Processes starting together (gunicorn's workers) take turns: on PostgreSQL an advisory
+    lock for the transaction; SQLite writes one at a time anyway."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ENSURE_LOCK})
     rows = published(session)
     if rows and (not explicit or any(row.digest == document.digest for row in rows)):
         return None
@@ -162,8 +167,12 @@ def ensure(session, document, explicit, now):
             row.effective_from = now if rows else BEGINNING
             record(session, row, "published", row.created_by, now, effective_from=row.effective_from.isoformat())
             session.flush()
-    except IntegrityError:          # another process stored it first
+    except IntegrityError:          # another process stored it first (SQLite: no lock to wait on)
         return None
+    except LoyaltyError:            # the same: its label is taken now; it is not ours if the content differs
+        if any(row.digest == document.digest for row in published(session)) or not explicit:
+            return None
+        raise
     return row
 
 
