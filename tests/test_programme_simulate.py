@@ -5,7 +5,7 @@ import itertools
 import json
 import time
 import tomllib
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -104,13 +104,17 @@ _customers = itertools.count(1)
 def test_simulate_books_what_the_applier_books(app, client, runner, scenario):
     programme, lines, total, earlier, birthday = scenario
     admin = make_key(runner, "admin")
-    customer = f"sim-{next(_customers)}-{time.time_ns()}"
+    run = next(_customers)
+    customer = f"sim-{run}-{time.time_ns()}"
     with app.app_context():
         now = datetime.now(timezone.utc)
         row = store.draft(db.session, json.dumps(programme), "json", "test", now)
-        store.publish(db.session, row.id, "test", now)
+        # In force from the start of the previous second (within publishing's minute of "now"),
+        # so the purchase below, dated this whole second, falls under it without waiting;
+        # a microsecond per example keeps each example's moment its own.
+        takes_over = now.replace(microsecond=0) - timedelta(seconds=1) + timedelta(microseconds=run)
+        store.publish(db.session, row.id, "test", now, takes_over)
         db.session.commit()
-    time.sleep(max(0.0, now.timestamp() + 1.05 - time.time()))     # webhook times are whole seconds
     start = int(time.time()) - 3600
     profile = {"birthday": birthday} if birthday else {}
     for index, amount in enumerate(earlier):
