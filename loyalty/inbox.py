@@ -8,7 +8,7 @@ transaction that applies it, so a crash leaves it queued, never half applied.
 """
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, literal_column, select, update
+from sqlalchemy import bindparam, func, literal_column, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -76,12 +76,54 @@ def record_many(session, events):
     session.commit()
 
 
+def record_applied(session, events, at):
+    """Store events, each unless its source and id are known, in the caller's transaction,
+    already `processed` (an import records and applies a batch in one transaction: each
+    event is written once; the applier writes the outcome of any that ends otherwise).
+    `events`: (source, event id, type, payload). Answers {(source, event id): row id} of
+    those stored now: one INSERT ... RETURNING (SQLite: multi-row pages of it)."""
+    if not events:
+        return {}
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(_RECORD_APPLIED, {"at": at, **dict(zip(("source", "event_id", "type", "payload"),
+                                                                       map(list, zip(*events))))})
+    else:
+        rows = session.execute(_RECORD_MANY["sqlite"].returning(EVENTS.c.id, EVENTS.c.source, EVENTS.c.event_id), [
+            {"source": source, "event_id": event_id, "type": kind, "payload": payload, "received_at": at,
+             "status": "processed", "applied_at": at, "attempts": 1} for source, event_id, kind, payload in events])
+    return {(source, event_id): row_id for row_id, source, event_id in rows}
+
+
+# PostgreSQL: one statement text whatever the number of rows (one array a column), so the
+# driver converts and prepares it once; a statement of many VALUES rows is new each time.
+_RECORD_APPLIED = text("""
+    INSERT INTO webhook_events (source, event_id, type, payload, received_at, status, applied_at, attempts)
+    SELECT v.source, v.event_id, v.type, v.payload, :at, 'processed', :at, 1
+    FROM unnest(CAST(:source AS text[]), CAST(:event_id AS text[]), CAST(:type AS text[]),
+                CAST(:payload AS text[])) AS v(source, event_id, type, payload)
+    ON CONFLICT (source, event_id) DO NOTHING
+    RETURNING id, source, event_id""")
+
+
 def outcomes(session, source, event_ids):
     """event id -> (status, error code, error message) of these events of `source`."""
     rows = session.execute(select(WebhookEvent.event_id, WebhookEvent.status, WebhookEvent.error_code,
                                   WebhookEvent.error_message)
                            .where(WebhookEvent.source == source, one_of(session, WebhookEvent.event_id, event_ids)))
     return {row.event_id: (row.status, row.error_code, row.error_message) for row in rows}
+
+
+def queued_ids(session, keys):
+    """Row ids, oldest first, of the queued events among these (source, event id) pairs."""
+    found, by_source = set(), {}
+    for source, event_id in keys:
+        by_source.setdefault(source, []).append(event_id)
+    for source, event_ids in by_source.items():
+        found.update(session.execute(select(WebhookEvent.id).where(
+            WebhookEvent.status == "queued", WebhookEvent.source == source,
+            one_of(session, WebhookEvent.event_id, event_ids))).scalars())
+    session.rollback()
+    return sorted(found)
 
 
 def claim(session, limit, ids=None):

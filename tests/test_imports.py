@@ -302,3 +302,57 @@ def test_a_failing_applier_stops_the_reader_thread(app, tmp_path, monkeypatch):
         orders.import_orders(source.rows(), Report(None, Tally()), Progress(source.size, source.position), NOW)
     source.close()
     assert not any(thread.name == "import-reader" for thread in threading.enumerate())
+
+
+def test_a_row_that_breaks_its_batch_is_refused_alone_and_the_rest_is_applied(app, runner, tmp_path):
+    """A batch recorded and applied in one transaction that the database refuses is taken
+    again one event at a time: the breaking row ends failed (kept, reported with its line),
+    every other row of the batch is applied; a re-run counts nothing twice."""
+    from loyalty.extensions import db
+    with app.app_context():
+        with db.engine.begin() as connection:     # the database refuses this one order
+            if db.engine.dialect.name == "postgresql":
+                connection.exec_driver_sql("ALTER TABLE orders ADD CONSTRAINT poison CHECK (order_key <> 'o-poison')")
+            else:
+                connection.exec_driver_sql("CREATE TRIGGER poison BEFORE INSERT ON orders WHEN NEW.order_key = "
+                                           "'o-poison' BEGIN SELECT RAISE(ABORT, 'poison'); END")
+    try:
+        rows = HISTORY + [["purchase", "o-poison", "c-3", at(5), "5000", "EUR", ""],
+                          ["purchase", "o-4", "c-3", at(4), "7000", "EUR", ""]]
+        report = tmp_path / "refused.csv"
+        result, summary = run(runner, "orders", write_csv(tmp_path / "orders.csv", rows), "--report", report)
+        assert result.exit_code == 3, result.output
+        assert summary["taken"] == 5 and summary["refused"] == 1
+        refused = report_rows(report)
+        assert [row["line"] for row in refused] == ["6"] and refused[0]["reason"].startswith("apply_error:")
+        assert state.customer(app, "c-3")["lifetime_spend"] == 7000
+        assert state.customer(app, "c-1")["lifetime_spend"] == 12999 + 250000 - 50000
+        statuses = {event_id: status for _, event_id, status, *_ in state.events(app)}
+        assert sorted(statuses.values()).count("failed") == 1 and len(statuses) == 6
+        result, summary = run(runner, "orders", write_csv(tmp_path / "orders.csv", rows))
+        assert result.exit_code == 3 and summary["taken"] == 5 and summary["refused"] == 1
+        assert state.customer(app, "c-3")["lifetime_spend"] == 7000 and state.count(app, WebhookEvent) == 6
+    finally:
+        with app.app_context(), db.engine.begin() as connection:
+            connection.exec_driver_sql("ALTER TABLE orders DROP CONSTRAINT poison" if db.engine.dialect.name ==
+                                       "postgresql" else "DROP TRIGGER poison")
+
+
+def test_rows_are_dealt_out_by_customer_and_a_refund_follows_its_purchase(monkeypatch):
+    """Processes side by side: every row of a customer to one process; a refund (its row
+    has no customer) to its purchase's, the last ORDER_MEMORY purchases remembered."""
+    from collections import OrderedDict
+
+    from loyalty.imports import apart
+    monkeypatch.setattr(apart, "ORDER_MEMORY", 50)
+    owners, taken = OrderedDict(), {}
+    for n in range(200):
+        customer = f"c-{n % 40}"
+        taker = apart.share({"type": "purchase", "order_id": f"o-{n}", "customer_id": customer}, owners, 3, n)
+        assert taken.setdefault(customer, taker) == taker and 0 <= taker < 3
+    assert len(set(taken.values())) == 3 and len(owners) == 50        # shared out; memory bounded
+    for n in range(150, 200):                                           # remembered: with their purchase
+        assert apart.share({"type": "refund", "order_id": f"o-{n}"}, owners, 3, n) == taken[f"c-{n % 40}"]
+    forgotten = apart.share({"type": "refund", "order_id": "o-3"}, owners, 3, 7)
+    assert forgotten == apart.share({"type": "refund", "order_id": "o-3"}, OrderedDict(), 3, 8)   # by the order id
+    assert apart.share({"type": "purchase", "order_id": None}, owners, 3, 7) == 1       # refused later: by line

@@ -68,12 +68,13 @@ def second_database(backend, tmp_path, request, name):
     return request.getfixturevalue("postgres_server").create_database(name)
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed, processes", [(1, 1), (2, 2)])
 def test_an_imported_history_ends_where_the_same_webhooks_in_any_order_end(app, app_factory, backend, tmp_path,
-                                                                           request, seed):
+                                                                           request, seed, processes):
+    """With 2 processes (PostgreSQL; SQLite takes 1), each applies a share of the customers."""
     rows, events = history(seed)
     result = app.test_cli_runner().invoke(args=["import", "orders", write_csv(tmp_path / "h.csv", rows),
-                                                "--now", NOW.isoformat()])
+                                                "--now", NOW.isoformat(), "--processes", str(processes)])
     assert result.exit_code == 0, result.output
     live = migrated_app(app_factory, second_database(backend, tmp_path, request, f"live_{seed}"))
     client = live.test_client()
@@ -94,11 +95,32 @@ def test_an_imported_history_ends_where_the_same_webhooks_in_any_order_end(app, 
         db.session.commit()
 
 
-def _import_process(url, path):
+def _import_process(url, path, processes=1):
     environment = {**os.environ, **TEST_SECRETS, "LOYALTY_DATABASE_URL": url}
     return subprocess.Popen([sys.executable, "-c", "from loyalty.cli import main; main()", "import", "orders", path,
-                             "--now", NOW.isoformat()], cwd=ROOT, env=environment,
+                             "--now", NOW.isoformat(), "--processes", str(processes)], cwd=ROOT, env=environment,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _children(pid):
+    """Process ids whose parent is `pid` (from /proc)."""
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry))
+        except OSError:
+            continue
+    return found
+
+
+def _running(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def test_an_import_killed_half_way_and_run_again_ends_where_an_uninterrupted_one_does(postgres_server, app_factory,
@@ -116,12 +138,16 @@ def test_an_import_killed_half_way_and_run_again_ends_where_an_uninterrupted_one
             db.session.rollback()
             return found
 
-    process = _import_process(interrupted_url, path)
+    # Interrupted and run again with 2 processes applying side by side, against 1 uninterrupted.
+    process = _import_process(interrupted_url, path, processes=2)
     wait_until(lambda: count("processed", "duplicate") >= 4000, timeout=300, interval=0.05)
-    process.kill()                                   # kill -9, mid-import
+    helpers = _children(process.pid)
+    assert len(helpers) >= 2                         # the two applying processes (and multiprocessing's tracker)
+    process.kill()                                   # kill -9 of the importer, mid-import
     process.wait(timeout=30)
+    wait_until(lambda: not any(map(_running, helpers)), timeout=30)    # they go with it
     assert count("processed", "duplicate") < len(rows)
-    again = _import_process(interrupted_url, path)
+    again = _import_process(interrupted_url, path, processes=2)
     assert again.wait(timeout=600) == 0
     clean_url = postgres_server.create_database("import_clean")
     clean = migrated_app(app_factory, clean_url)

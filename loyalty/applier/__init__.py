@@ -2,7 +2,8 @@
 (webhooks through the worker, imports, replays).
 
 One unit of work a reader can follow, in one transaction:
-1. claim queued events from the inbox and read each stored body into a command;
+1. claim queued events from the inbox and read each stored body into a command (an
+   import records its events in the same transaction instead: `record_and_apply`);
 2. route them (routing.py): lock their orders and customers, find duplicates, conflicts
    and refunds to park;
 3. read the state they need for the whole batch at once (reading.py);
@@ -22,7 +23,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from loyalty import inbox
 from loyalty.applier import reading
-from loyalty.applier.batch import Event, Outcome, WritePlan
+from loyalty.applier.batch import PROCESSED, Event, Outcome, WritePlan
 from loyalty.applier.evaluation import evaluate_customer
 from loyalty.applier.flush import flush
 from loyalty.applier.notices import batch_notices, failed
@@ -81,10 +82,15 @@ def plan_batch(session, book, events, now):
     return plan
 
 
-def _apply(session, book, rows, now):
+def _apply(session, book, events, now, recorded=None):
+    """Steps 2 to 6 for `events`. `recorded`: the outcome these events were stored with
+    (imports record them already processed), so only the others' outcomes are written."""
     programme = book.at(now)
-    events = [_read(programme, row) for row in rows]
     plan = plan_batch(session, book, events, now)
+    if recorded is not None:
+        fresh = {event.row_id for event in events}
+        plan.outcomes = {row_id: outcome for row_id, outcome in plan.outcomes.items()
+                         if row_id not in fresh or outcome != recorded}
     taken = outbox.subscribers(session)
     notices = batch_notices(programme, plan, events, now, set(taken)) if taken else []
     numbers = outbox.number(notices, plan.accounts)      # the accounts' rows carry the new last numbers
@@ -105,7 +111,7 @@ def apply_batch(session, book, limit=500):
     try:
         reading.begin(session)
         rows = inbox.claim(session, limit)
-        events = _apply(session, book, rows, now) if rows else []
+        events = _apply(session, book, _events(book.at(now), rows), now) if rows else []
         session.commit()
         return events
     except Exception as error:
@@ -114,19 +120,49 @@ def apply_batch(session, book, limit=500):
             raise
         log.warning("a batch of at most %d events failed (%s); applying them one at a time", limit,
                     type(error).__name__)
-    return _one_at_a_time(session, book, limit, now)
-
-
-def _one_at_a_time(session, book, limit, now):
     reading.begin(session)
     ids = [row.id for row in inbox.claim(session, limit)]
     session.rollback()
+    return _one_at_a_time(session, book, ids, now)
+
+
+def record_and_apply(session, book, incoming):
+    """Imports: record events and apply the new ones in one transaction, each written once
+    (already processed; the outcome written again only when it is another) and each read
+    into its command by the importer. `incoming`: [(source, event id, type, payload,
+    command)]. Events known before are left as they are. Answers the events recorded now,
+    each with its outcome. Should the batch fail, its events are recorded queued and
+    applied one at a time, as the worker does."""
+    now = utcnow()
+    try:
+        reading.begin(session)
+        stored = inbox.record_applied(session, [item[:4] for item in incoming], now)
+        events = [Event(stored.pop((source, event_id)), source, event_id, kind, now, command=command)
+                  for source, event_id, kind, _, command in incoming if (source, event_id) in stored]
+        _apply(session, book, events, now, recorded=PROCESSED)
+        session.commit()
+        return events
+    except Exception as error:
+        session.rollback()
+        if _outage(error):
+            raise
+        log.warning("a batch of %d recorded events failed (%s); applying them one at a time", len(incoming),
+                    type(error).__name__)
+    inbox.record_many(session, [item[:4] for item in incoming])
+    return _one_at_a_time(session, book, inbox.queued_ids(session, [item[:2] for item in incoming]), now)
+
+
+def _events(programme, rows):
+    return [_read(programme, row) for row in rows]
+
+
+def _one_at_a_time(session, book, ids, now):
     applied = []
     for row_id in ids:
         try:
             reading.begin(session)
             rows = inbox.claim(session, 1, ids=[row_id])
-            applied += _apply(session, book, rows, now) if rows else []
+            applied += _apply(session, book, _events(book.at(now), rows), now) if rows else []
             session.commit()
         except Exception as error:
             session.rollback()
