@@ -144,3 +144,20 @@ def test_the_tiers_report_equals_the_mix_of_each_customer(zoned_app, created, st
         with snapshot(session):
             assert [{k: row[k] for k in ("month", "tiers", "up", "down")} for row in found] == \
                 tiers_one_by_one(session, programme, months)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.tuples(st.sampled_from(CUSTOMERS),
+                          st.sampled_from([datetime(1969, 12, 31, 23, 59, tzinfo=timezone.utc),
+                                           datetime(1970, 1, 1, 3, 0, tzinfo=timezone.utc),
+                                           datetime(1958, 7, 14, 12, 0, tzinfo=timezone.utc)]) | moments,
+                          st.integers(1, 5000), st.sampled_from([0, 1, 2])), min_size=1, max_size=8))
+def test_the_customers_report_counts_orders_older_than_1970(zoned_app, bought):
+    # PostgreSQL numbers the months from 1970's first, then again from the oldest order's if one is older.
+    created = {c: (START, "gold" if c == "c-1" else "standard") for c in CUSTOMERS}
+    store(zoned_app, created, bought, [], [])
+    with zoned_app.app_context():
+        found = report("customers", end=AS_OF, churn_days=180)
+        session, programme = db.session, current_programme()
+        with snapshot(session):
+            assert found == customers_one_by_one(session, programme, AS_OF, 180)

@@ -4,10 +4,11 @@ the cohorts' retention month by month. rules/customers.py decides every measure,
 totals; the database sums each group's totals in one pass over the orders (fully refunded
 ones do not count), each customer's in order of purchase (tests/test_reports_speedpaths.py
 holds these sums equal to the rules' per-customer definitions)."""
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import Integer, and_, bindparam, case, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from loyalty.models import Customer, Order
 from loyalty.models.types import UTCDateTime, utcnow
@@ -16,6 +17,8 @@ from rules import local_date
 from rules.customers import Totals, cohort_shares, measures
 
 _COUNTED = Order.refunded < Order.total
+# PostgreSQL numbers the months from this one's (see `_groups`).
+_MONTHS_FROM = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def _month(day):
@@ -40,44 +43,75 @@ def _moment(value):
     return literal(value, UTCDateTime())
 
 
-def _month_of(programme, placed_at, first, until):
-    """The month (a number, as `_month`) of `placed_at` in the programme's zone: compared with
-    the months' first moments, newest first, from the month of `first` to that of `until`."""
+def _months(programme, first, until, postgres):
+    """A function answering the month (a number, as `_month`) of a moment column in the
+    programme's zone, from the month of `first` to that of `until`: the month before
+    `first`'s plus how many of these months' first moments (in the zone, worked out here
+    as rules/ does) are at or before the moment (an older moment gets the month before
+    `first`'s). PostgreSQL counts them by bisection, width_bucket over the moments as one
+    array parameter; SQLite compares with each, newest first."""
     zone, numbers = ZoneInfo(programme.timezone), range(_month(local_date(programme, first)), _month(until) + 1)
     starts = [(number, datetime.combine(date(number // 12, number % 12 + 1, 1), time(), tzinfo=zone))
               for number in numbers]
-    return case(*[(placed_at >= _moment(start), number) for number, start in reversed(starts[1:])],
-                else_=starts[0][0])
+    if postgres:
+        moments = bindparam("month_starts", [start for _, start in starts], type_=ARRAY(UTCDateTime()))
+        return lambda moment: literal(numbers[0] - 1) + func.width_bucket(moment, moments, type_=Integer)
+    return lambda moment: case(*[(moment >= _moment(start), number) for number, start in reversed(starts)],
+                               else_=numbers[0] - 1)
 
 
 def _groups(session, programme, until, year_ago, active_since):
     """Rows of (tier, cohort, month, totals of the customers whose first order counting for
-    each total is of that month, customers of the cohort buying in that month)."""
+    each total is of that month, customers of the cohort buying in that month); the tier is
+    None for the lowest.
+
+    The months are numbered from the oldest order's. On PostgreSQL, from 1970's first
+    (bisecting some hundreds of months costs no more than a few dozen), which spares a pass
+    over the orders to find the oldest; only if an order is older than that are they
+    summed again, from the oldest."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres and until > _MONTHS_FROM:
+        found = _summed(session, programme, _MONTHS_FROM, until, year_ago, active_since, postgres)
+        if all(cohort >= _month(local_date(programme, _MONTHS_FROM)) for _, cohort, *_ in found):
+            return found
     first = session.execute(select(func.min(Order.placed_at)).where(_COUNTED, Order.placed_at < until)).scalar()
-    if first is None:
-        return []
-    counted = (select(Order.customer_id, Order.placed_at, (Order.total - Order.refunded).label("spend"),
-                      _month_of(programme, Order.placed_at, first, until.date()).label("month"))
+    return [] if first is None else _summed(session, programme, first, until, year_ago, active_since, postgres)
+
+
+def _summed(session, programme, first, until, year_ago, active_since, postgres):
+    """`_groups` with the months numbered from that of `first`, in one pass over the orders
+    in each customer's order of purchase (on PostgreSQL read from the index
+    ix_orders_customer_placed_at when the table is vacuumed, else sorted). The tier comes
+    from a join with only the customers above the lowest tier (a few; the others hold the
+    lowest), merged or hashed before the window: nothing as large as the customers table is
+    hashed. One window (the same partition, order and frame for every function: one pass),
+    as few functions as will do: the month of the order before is worked out again from its
+    moment, cheaper than the window's fetching it (a sixth of the query's time). Sums as
+    counts with a filter."""
+    month_of = _months(programme, first, until.date(), postgres)
+    above_lowest = (select(Customer.id, Customer.tier).where(Customer.tier != programme.lowest_tier.name)
+                    .subquery("above_lowest"))
+    counted = (select(Order.customer_id, above_lowest.c.tier, Order.placed_at,
+                      (Order.total - Order.refunded).label("spend"), month_of(Order.placed_at).label("month"))
+               .select_from(Order).outerjoin(above_lowest, above_lowest.c.id == Order.customer_id)
                .where(_COUNTED, Order.placed_at < until).subquery("counted"))
-    in_order = {"partition_by": counted.c.customer_id, "order_by": counted.c.placed_at}
+    in_order = {"partition_by": counted.c.customer_id, "order_by": counted.c.placed_at, "rows": (None, 0)}
     orders = select(counted, func.row_number().over(**in_order).label("number"),
                     func.lag(counted.c.placed_at, type_=UTCDateTime()).over(**in_order).label("before"),
-                    func.lag(counted.c.month).over(**in_order).label("month_before"),
                     func.first_value(counted.c.month).over(**in_order).label("cohort")).subquery("orders")
 
     def first_since(moment):        # the customer's first order from `moment` on
         return and_(orders.c.placed_at >= moment, or_(orders.c.before.is_(None), orders.c.before < moment))
 
     def number(condition):
-        return func.sum(case((condition, 1), else_=0))
+        return func.count().filter(condition)
     return session.execute(
-        select(Customer.tier, orders.c.cohort, orders.c.month, number(orders.c.number == 1),
+        select(orders.c.tier, orders.c.cohort, orders.c.month, number(orders.c.number == 1),
                number(first_since(_moment(active_since))), number(orders.c.number == 2), func.count(),
                func.sum(orders.c.spend), number(orders.c.placed_at >= _moment(year_ago)),
                number(first_since(_moment(year_ago))),
-               number(or_(orders.c.month_before.is_(None), orders.c.month_before != orders.c.month)))
-        .join(Customer, Customer.id == orders.c.customer_id)
-        .group_by(Customer.tier, orders.c.cohort, orders.c.month)).all()
+               number(or_(orders.c.before.is_(None), month_of(orders.c.before) != orders.c.month)))
+        .group_by(orders.c.tier, orders.c.cohort, orders.c.month)).all()
 
 
 def customers(session, programme, as_of=None, churn_days=180):
@@ -88,7 +122,9 @@ def customers(session, programme, as_of=None, churn_days=180):
     # Active: the last purchase less than `churn_days` days before `as_of`, by local date.
     active_since = datetime.combine(as_of - timedelta(days=churn_days - 1), time(), tzinfo=zone)
     by_group, buying = {}, {}
+    lowest = programme.lowest_tier.name
     for tier, cohort, month, *counts, buyers in _groups(session, programme, until, year_ago, active_since):
+        tier = lowest if tier is None else tier
         by_group[tier, cohort] = by_group.get((tier, cohort), Totals()) + Totals(*map(int, counts))
         buying[cohort, month] = buying.get((cohort, month), 0) + int(buyers)
 
