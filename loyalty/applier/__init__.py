@@ -108,22 +108,33 @@ def apply_batch(session, book, limit=500):
     """Claim up to `limit` queued events and apply them in one transaction, each purchase under
     the version of `book` in force at its purchase time; answers the events, each with its outcome."""
     now = utcnow()
+
+    def whole():
+        rows = inbox.claim(session, limit)
+        return _apply(session, book, _events(book.at(now), rows), now) if rows else []
+    events = _in_one_transaction(session, whole, f"a batch of at most {limit} events")
+    if events is not None:
+        return events
+    reading.begin(session)
+    ids = [row.id for row in inbox.claim(session, limit)]
+    session.rollback()
+    return _one_at_a_time(session, book, ids, now)
+
+
+def _in_one_transaction(session, work, what):
+    """`work()` in one transaction, committed: answers its events, or None when it failed for
+    another reason than an outage (rolled back; the caller applies the events one at a time)."""
     try:
         reading.begin(session)
-        rows = inbox.claim(session, limit)
-        events = _apply(session, book, _events(book.at(now), rows), now) if rows else []
+        events = work()
         session.commit()
         return events
     except Exception as error:
         session.rollback()
         if _outage(error):
             raise
-        log.warning("a batch of at most %d events failed (%s); applying them one at a time", limit,
-                    type(error).__name__)
-    reading.begin(session)
-    ids = [row.id for row in inbox.claim(session, limit)]
-    session.rollback()
-    return _one_at_a_time(session, book, ids, now)
+        log.warning("%s failed (%s); applying them one at a time", what, type(error).__name__)
+    return None
 
 
 def record_and_apply(session, book, incoming):
@@ -134,20 +145,15 @@ def record_and_apply(session, book, incoming):
     each with its outcome. Should the batch fail, its events are recorded queued and
     applied one at a time, as the worker does."""
     now = utcnow()
-    try:
-        reading.begin(session)
+
+    def whole():
         stored = inbox.record_applied(session, [item[:4] for item in incoming], now)
         events = [Event(stored.pop((source, event_id)), source, event_id, kind, now, command=command)
                   for source, event_id, kind, _, command in incoming if (source, event_id) in stored]
-        _apply(session, book, events, now, recorded=PROCESSED)
-        session.commit()
+        return _apply(session, book, events, now, recorded=PROCESSED)
+    events = _in_one_transaction(session, whole, f"a batch of {len(incoming)} recorded events")
+    if events is not None:
         return events
-    except Exception as error:
-        session.rollback()
-        if _outage(error):
-            raise
-        log.warning("a batch of %d recorded events failed (%s); applying them one at a time", len(incoming),
-                    type(error).__name__)
     inbox.record_many(session, [item[:4] for item in incoming])
     return _one_at_a_time(session, book, inbox.queued_ids(session, [item[:2] for item in incoming]), now)
 
