@@ -12,11 +12,8 @@ conversions). Elsewhere (SQLite) the statement runs through the session.
 Only for a statement that stands alone: it sees what is committed, not the session's work,
 and what it writes is committed when it returns.
 """
-import os
-import threading
 from collections import namedtuple
 
-from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 
 from loyalty.extensions import core, db
@@ -56,49 +53,24 @@ def first(statement, parameters):
 
 
 def _fetch(engine, compiled, parameters):
-    dbapi_error, held = engine.dialect.loaded_dbapi.Error, None
+    dbapi_error, pooled = engine.dialect.loaded_dbapi.Error, None
     try:
-        held = _held(engine)
-        with held.driver.cursor() as cursor:
-            cursor.execute(compiled.string, compiled.construct_params(parameters))
-            return cursor.fetchall()
-    except dbapi_error as error:
-        lost = held is None or held.driver.broken or engine.dialect.is_disconnect(error, held.driver, None)
-        if lost:
-            _let_go(engine)         # a new connection next time
-        raise DBAPIError.instance(None, None, error, dbapi_error, connection_invalidated=lost,
-                                  dialect=engine.dialect) from None
-
-
-# Each thread keeps one driver connection in autocommit for these statements: taken from the
-# engine's pool once (so it is made with the engine's settings), then detached from it. A
-# checkout and check-in of the pool and two autocommit switches a statement cost about 35 us
-# of CPU (bench/history.md, round 12). Let go of when lost, when the engine is disposed, and
-# never used across a fork (the process id is part of the key).
-_Held = namedtuple("_Held", "pid driver")
-_LOCAL = threading.local()
-
-
-def _held(engine):
-    held = getattr(_LOCAL, "held", {}).get(id(engine))
-    if held is None or held.pid != os.getpid() or held.driver.closed:
         pooled = engine.raw_connection()
         driver = pooled.driver_connection
-        pooled.detach()
         driver.autocommit = True
-        if not hasattr(_LOCAL, "held"):
-            _LOCAL.held = {}
-        held = _LOCAL.held[id(engine)] = _Held(os.getpid(), driver)
-        if not event.contains(engine, "engine_disposed", _let_go):
-            event.listen(engine, "engine_disposed", _let_go)
-    return held
-
-
-def _let_go(engine):
-    """Close this thread's connection for `engine` (an engine disposed of: tests, a fork)."""
-    held = getattr(_LOCAL, "held", {}).pop(id(engine), None)
-    if held is not None and held.pid == os.getpid():
         try:
-            held.driver.close()
-        except Exception:       # already gone
-            pass
+            with driver.cursor() as cursor:
+                cursor.execute(compiled.string, compiled.construct_params(parameters))
+                return cursor.fetchall()
+        finally:
+            if not driver.broken:
+                driver.autocommit = False     # back in the pool as the session expects it
+    except dbapi_error as error:
+        lost = pooled is not None and engine.dialect.is_disconnect(error, pooled.dbapi_connection, None)
+        if lost:
+            pooled.invalidate(error)      # the pool opens a new connection next time
+        raise DBAPIError.instance(None, None, error, dbapi_error, connection_invalidated=lost,
+                                  dialect=engine.dialect) from None
+    finally:
+        if pooled is not None:
+            pooled.close()
