@@ -18,7 +18,7 @@ from loyalty.services import balances
 from tests import state
 from tests.conftest import TEST_SECRETS, migrated_app
 from tests.servers import ROOT, wait_until
-from tests.test_imports import HEADER, write_csv
+from tests.test_imports import write_csv
 from tests.webhooks import apply_queued, post_shop, purchase, refund
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=5)
@@ -154,3 +154,44 @@ def test_an_import_killed_half_way_and_run_again_ends_where_an_uninterrupted_one
     assert _import_process(clean_url, path).wait(timeout=600) == 0
     assert standing(interrupted) == standing(clean)
     assert count() == len(rows) and count("queued") == 0
+
+
+def test_an_applying_process_that_loses_the_database_stops_the_import_and_a_rerun_carries_on(
+        postgres_server, app_factory, tmp_path):
+    """A process of `--processes 2` whose connection is cut mid-import: the import stops with
+    exit 1 and a one-line error (no traceback), the other process goes too; run again, it
+    ends where an uninterrupted import does."""
+    rows, _ = history(seed=5, customers=400, orders=6000)
+    rows.sort(key=lambda row: row[3])
+    path = write_csv(tmp_path / "cut.csv", rows)
+    url = postgres_server.create_database("import_cut")
+    cut = migrated_app(app_factory, url)
+
+    def applied():
+        with cut.app_context():
+            found = db.session.query(WebhookEvent).count()
+            db.session.rollback()
+            return found
+    environment = {**os.environ, **TEST_SECRETS, "LOYALTY_DATABASE_URL": url}
+    process = subprocess.Popen([sys.executable, "-c", "from loyalty.cli import main; main()", "import", "orders", path,
+                                "--now", NOW.isoformat(), "--processes", "2"], cwd=ROOT, env=environment,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wait_until(lambda: applied() >= 1000, timeout=300, interval=0.05)
+    helpers = _children(process.pid)
+    with cut.app_context():                      # the database drops every other connection
+        db.session.execute(select(db.func.pg_terminate_backend(db.text("pid"))).select_from(
+            db.text("pg_stat_activity")).where(db.text("datname = current_database() AND pid <> pg_backend_pid()")))
+        db.session.commit()
+        db.engine.dispose()
+    _, errors = process.communicate(timeout=120)
+    assert process.returncode == 1, errors
+    first = errors.splitlines()[0]
+    assert first.startswith("Error: an applying process stopped: ") and "AdminShutdown" in first, errors
+    assert "Traceback" not in errors and "SQL" not in errors
+    wait_until(lambda: not any(map(_running, helpers)), timeout=30)
+    assert applied() < len(rows)
+    assert _import_process(url, path, processes=2).wait(timeout=600) == 0
+    clean_url = postgres_server.create_database("import_uncut")
+    clean = migrated_app(app_factory, clean_url)
+    assert _import_process(clean_url, path).wait(timeout=600) == 0
+    assert standing(cut) == standing(clean)

@@ -18,7 +18,6 @@ import multiprocessing
 import os
 import queue
 import threading
-import traceback
 import zlib
 from collections import OrderedDict
 
@@ -155,7 +154,15 @@ def _work(config, now, inbox, answers):
             db.session.remove()
         answers.put(("done",))
     except BaseException as error:
-        answers.put(("failed", "".join(traceback.format_exception_only(error)).strip()))
+        answers.put(("failed", _one_line(error)))
+
+
+def _one_line(error):
+    """What stopped a process, for the operator: the error's kind and the first line of its
+    message (a database error's own, without the statement)."""
+    cause = getattr(error, "orig", None) or error
+    lines = str(cause).strip().splitlines()
+    return f"an applying process stopped: {type(cause).__name__}" + (f": {lines[0][:300]}" if lines else "")
 
 
 def _exit_with_the_importer():
