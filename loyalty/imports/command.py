@@ -1,7 +1,7 @@
 """`loyalty import customers|orders FILE` (api.md, "Imports").
 
 Exit 0: every row taken; 3: some rows refused (each in `--report` with its line and
-reason); 1: the file could not be read; 2: a usage error. The last line printed is a JSON
+reason); 1: the file could not be read, or a process applying it stopped; 2: a usage error. The last line printed is a JSON
 summary: rows taken and refused, and the standing after (customers per tier, points
 pending and available, what the outstanding points are worth).
 
