@@ -1,9 +1,10 @@
 """`loyalty import customers|orders FILE` (api.md, "Imports").
 
 Exit 0: every row taken; 3: some rows refused (each in `--report` with its line and
-reason); 1: the file could not be read, or a process applying it stopped; 2: a usage error. The last line printed is a JSON
-summary: rows taken and refused, and the standing after (customers per tier, points
-pending and available, what the outstanding points are worth).
+reason); 1: the file could not be read, or a process applying it stopped; 2: a usage
+error. The last line printed is a JSON summary: rows taken and refused, and the standing
+after (customers per tier, points pending and available, what the outstanding points are
+worth).
 
 `--dry-run` runs the same import into a scratch SQLite database made for the run and
 thrown away after: every row is read, checked and evaluated by the same code, and
