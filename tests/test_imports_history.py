@@ -161,7 +161,7 @@ def test_an_applying_process_that_loses_the_database_stops_the_import_and_a_reru
     """A process of `--processes 2` whose connection is cut mid-import: the import stops with
     exit 1 and a one-line error (no traceback), the other process goes too; run again, it
     ends where an uninterrupted import does."""
-    rows, _ = history(seed=5, customers=400, orders=6000)
+    rows, _ = history(seed=5, customers=1000, orders=15000)
     rows.sort(key=lambda row: row[3])
     path = write_csv(tmp_path / "cut.csv", rows)
     url = postgres_server.create_database("import_cut")
@@ -176,7 +176,7 @@ def test_an_applying_process_that_loses_the_database_stops_the_import_and_a_reru
     process = subprocess.Popen([sys.executable, "-c", "from loyalty.cli import main; main()", "import", "orders", path,
                                 "--now", NOW.isoformat(), "--processes", "2"], cwd=ROOT, env=environment,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    wait_until(lambda: applied() >= 1000, timeout=300, interval=0.05)
+    wait_until(lambda: applied() >= 500, timeout=300, interval=0.05)
     helpers = _children(process.pid)
     with cut.app_context():                      # the database drops every other connection
         db.session.execute(select(db.func.pg_terminate_backend(db.text("pid"))).select_from(
@@ -186,7 +186,9 @@ def test_an_applying_process_that_loses_the_database_stops_the_import_and_a_reru
     _, errors = process.communicate(timeout=120)
     assert process.returncode == 1, errors
     first = errors.splitlines()[0]
-    assert first.startswith("Error: an applying process stopped: ") and "AdminShutdown" in first, errors
+    # the driver's words depend on where the process was when cut: during a statement or between
+    assert first.startswith("Error: an applying process stopped: ") and (
+        "AdminShutdown" in first or "connection" in first), errors
     assert "Traceback" not in errors and "SQL" not in errors
     wait_until(lambda: not any(map(_running, helpers)), timeout=30)
     assert applied() < len(rows)

@@ -84,6 +84,9 @@ def import_apart(source_rows, report, progress, now, processes):
             if worker.is_alive():
                 worker.terminate()
             worker.join()
+        for inbox in inboxes:       # chunks a stopped process never took: this process exits all the same
+            inbox.cancel_join_thread()
+            inbox.close()
 
 
 class _Dealer:
