@@ -8,9 +8,9 @@ processed). Nothing a customer or a shop sent is logged: no bodies, no SQL param
 `loyalty` command line and by gunicorn (gunicorn.conf.py), never by a test's app."""
 import json
 import logging
+import random
 import re
 import time
-import uuid
 from datetime import datetime, timezone
 
 from flask import g, request
@@ -41,12 +41,15 @@ def configure(level="INFO"):
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Our lines name no thread or process: records need not look them up (a tenth of a line's cost).
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
 
 
 def _start():
     g.request_started = time.perf_counter()
     sent = request.headers.get("X-Request-Id", "")
-    g.request_id = sent if _REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
+    # 128 random bits as 32 hex digits, as uuid4().hex but without a system call per request
+    g.request_id = sent if _REQUEST_ID.fullmatch(sent) else f"{random.getrandbits(128):032x}"
 
 
 def _finish(response):
