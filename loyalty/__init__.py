@@ -11,6 +11,7 @@ from loyalty.imports import command as import_command
 from loyalty.outbox import commands as outbox_commands
 from loyalty.programmes import commands as programme_commands
 from loyalty.reports import command as report_command
+from loyalty.webhooks.intake import Intake
 
 
 def create_app(test_config=None):
@@ -21,6 +22,7 @@ def create_app(test_config=None):
         app.config.update(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
     app.json.sort_keys = False      # keys as written: reports list tiers in the programme's order
+    app.wsgi_app = Intake(app, app.wsgi_app)        # signed webhooks recorded below Flask; the rest to it
     hops = app.config["LOYALTY_TRUSTED_PROXIES"]
     if hops:    # the client's address, scheme and host as the proxies in front saw them
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

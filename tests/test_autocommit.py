@@ -6,8 +6,10 @@ import psycopg
 
 from loyalty import autocommit
 from loyalty.extensions import db
+from tests import state
+from tests.api import bearer, make_key
 from tests.conftest import migrated_app
-from tests.webhooks import post_shop, purchase
+from tests.webhooks import apply_queued, post_shop, purchase
 
 
 def sessions(server, database):
@@ -33,19 +35,34 @@ def test_the_kept_connections_close_with_the_engine(postgres_server, app_factory
     assert post_shop(client, purchase(order="o-2")).status_code == 202       # a new one, as a pool would
 
 
-def test_a_connection_the_server_dropped_is_a_503_then_replaced(postgres_server, app_factory):
+def terminate(server, pid):
+    with psycopg.connect(server.url("postgres").replace("postgresql+psycopg://", "postgresql://"),
+                         autocommit=True) as connection:
+        connection.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+
+def test_a_connection_the_server_dropped_is_replaced(postgres_server, app_factory):
     app = migrated_app(app_factory, postgres_server.create_database("lane_dropped"))
     client = app.test_client()
     assert post_shop(client, purchase(order="o-1")).status_code == 202
     [dropped] = kept(app)
-    with psycopg.connect(postgres_server.url("postgres").replace("postgresql+psycopg://", "postgresql://"),
-                         autocommit=True) as connection:
-        connection.execute("SELECT pg_terminate_backend(%s)", (dropped,))
-    refused = post_shop(client, purchase(order="o-2"))
-    assert refused.status_code == 503 and refused.get_json()["error"]["code"] == "storage_unavailable"
-    assert "Retry-After" in refused.headers
-    assert post_shop(client, purchase(order="o-2")).status_code == 202     # the sender's retry is stored
+    terminate(postgres_server, dropped)
+    # The webhook's fast lane fails on it; the view records the event on a new connection.
+    second = purchase(order="o-2")
+    assert post_shop(client, second).status_code == 202
+    assert [(source, event_id) for source, event_id, _ in state.events(app)][1:] == [("shop", second["id"])]
     assert dropped not in kept(app) and len(kept(app)) == 1
+
+    # A read has no second try: one 503 (the client retries), then a new connection.
+    assert apply_queued(app) == 2
+    key = bearer(make_key(app.test_cli_runner(), "shop"))
+    assert client.get("/v1/customers/c-42/balance", headers=key).status_code == 200
+    [dropped] = kept(app)
+    terminate(postgres_server, dropped)
+    refused = client.get("/v1/customers/c-42/balance", headers=key)
+    assert refused.status_code == 503 and refused.get_json()["error"]["code"] == "storage_unavailable"
+    assert client.get("/v1/customers/c-42/balance", headers=key).status_code == 200
+    assert dropped not in kept(app)
 
 
 def test_a_forked_process_opens_its_own_and_leaves_the_parents_alone(postgres_server, app_factory):

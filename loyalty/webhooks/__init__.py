@@ -1,12 +1,12 @@
 """Webhooks in: `POST /webhooks/stripe` and `POST /webhooks/shop` (api.md, "Webhooks in").
 
 Thin views: verify the signature on the raw body, read and check the event, record it
-in the inbox, answer. 202 means durably recorded, to be applied by `loyalty worker`; 200
+in the inbox, answer. A well-formed event is recorded by the fast lane in front of Flask
+(loyalty/webhooks/intake.py), with the same functions; the views answer everything else. 202 means durably recorded, to be applied by `loyalty worker`; 200
 a duplicate or an event type we do not consume (recorded too); anything else makes the
 sender retry.
 """
 import copy
-import json
 
 import marshmallow as ma
 from flask import current_app, request
@@ -16,6 +16,7 @@ from loyalty import inbox, metrics
 from loyalty.programme import current_programme
 from loyalty.webhooks import shop, stripe_events
 from loyalty.webhooks.events import read_event
+from loyalty.webhooks.intake import ANSWERS
 from loyalty.webhooks.signature import verify
 
 blp = Blueprint("webhooks", __name__, url_prefix="/webhooks",
@@ -174,10 +175,6 @@ STRIPE_BODY = {**_by_type("StripeCheckoutSessionCompleted", "StripePaymentIntent
 ERRORS = {400: "Bad signature, stale timestamp or malformed JSON.", 413: "Body too large.",
           422: "Invalid event: missing fields, bad amounts, another currency, a future date.",
           503: "Storage unavailable or no secret configured: retry later (`Retry-After`)."}
-
-
-# The three answers, as JSON written once (the WebhookAnswer shape): no dump per request.
-ANSWERS = {answer: json.dumps({"status": answer}) + "\n" for answer in ("accepted", "duplicate", "ignored")}
 
 
 def _handle(source, secret_key, header):
