@@ -53,13 +53,15 @@ class Worker:
         return self.log_path.read_text(errors="replace")
 
     def wait_listening(self, timeout=60):
-        """Until the worker has found the queue empty and LISTENs for the next event."""
+        """Until the worker has found the queue empty and sleeps on LISTEN: it then holds the
+        inbox's sleeping lock (an advisory lock, shared; loyalty/worker.py)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"loyalty worker exited ({self.process.returncode}): {self.output()}")
-            if query(self.database_url, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN %%' "
-                                        "AND datname = current_database()")[0][0]:
+            if query(self.database_url, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                                        "AND mode = 'ShareLock' AND database = (SELECT oid FROM pg_database "
+                                        "WHERE datname = current_database())")[0][0]:
                 return
             time.sleep(0.1)
         raise RuntimeError("loyalty worker did not LISTEN in time: " + self.output())

@@ -1,14 +1,14 @@
 """The inbox: webhook events as received, queued until `loyalty worker` applies them.
 
 Recording is one statement (insert unless the source and event id are known, and on
-PostgreSQL wake the workers with NOTIFY), committed before the sender hears 2xx. Workers
+PostgreSQL wake a sleeping worker with NOTIFY), committed before the sender hears 2xx. Workers
 claim queued events oldest first; on PostgreSQL `FOR UPDATE SKIP LOCKED` lets several
 workers share the queue, each event claimed by one. An event's status is written in the
 transaction that applies it, so a crash leaves it queued, never half applied.
 """
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, literal_column, select, text, update
+from sqlalchemy import bindparam, case, func, literal_column, null, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -19,6 +19,10 @@ from loyalty.models import WebhookEvent
 from loyalty.models.types import utcnow
 
 CHANNEL = "loyalty_inbox"
+# A worker about to sleep on LISTEN holds this advisory lock (shared) until it wakes; an
+# event is announced with NOTIFY only while one does. Under load the workers never sleep,
+# and a NOTIFY per event cost more than recording it (bench/history.md, round 13).
+SLEEPING = 0x6C6F79616C7479     # "loyalty"
 EVENTS = WebhookEvent.__table__
 
 
@@ -30,7 +34,11 @@ def _recording(dialect):
     if dialect != "postgresql":
         return insert.returning(WebhookEvent.id)
     stored = insert.returning(WebhookEvent.id).cte("stored")
-    return select(stored.c.id, func.pg_notify(CHANNEL, "").label("woken"))
+    # Nobody sleeping: the lock is free, and this statement holds it to its commit, so a
+    # worker going to sleep waits for the event to be committed and then finds it by its
+    # last look at the queue (`unclaimed`); a worker that sleeps already is woken.
+    woken = case((func.pg_try_advisory_xact_lock(SLEEPING), null()), else_=func.pg_notify(CHANNEL, ""))
+    return select(stored.c.id, woken.label("woken"))
 
 
 _RECORD = {dialect: _recording(dialect) for dialect in ("postgresql", "sqlite")}
@@ -137,6 +145,11 @@ def claim(session, limit, ids=None):
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return session.execute(query).all()
+
+
+# Is any queued event left that no worker holds? A sleeping worker's last look, on its own
+# connection in autocommit (the row lock ends with the statement).
+UNCLAIMED = "SELECT id FROM webhook_events WHERE status = 'queued' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED"
 
 
 def write_outcomes(session, outcomes, at):

@@ -53,19 +53,29 @@ class Wakeup:
         self.connection.execute(f"LISTEN {inbox.CHANNEL}")
 
     def wait(self, stopping):
+        """Until an event is recorded, or the poll interval. While waiting, the worker holds
+        `inbox.SLEEPING` (shared), which is what makes recording an event NOTIFY. Taking it
+        waits for any recording that saw it free to commit; that event (or any other left
+        unclaimed) is then found by one look at the queue, so none waits for the poll."""
         if self.url is None:
             stopping.wait(self.poll_seconds)
             return
         try:
             if self.connection is None or self.connection.closed:
                 self._listen()
-            # An event recorded between the last claim and LISTEN is found by the claim that
-            # follows this wait, which ends at the poll interval at the latest. Waits in short
-            # slices so a stop request is seen within half a second.
-            deadline = time.monotonic() + self.poll_seconds
-            while not stopping.is_set() and (left := deadline - time.monotonic()) > 0:
-                if any(True for _ in self.connection.notifies(timeout=min(left, 0.5), stop_after=1)):
+            self.connection.execute("SELECT pg_advisory_lock_shared(%s)", (inbox.SLEEPING,))
+            try:
+                for _ in self.connection.notifies(timeout=0):      # earlier ones: the look covers them
+                    pass
+                if self.connection.execute(inbox.UNCLAIMED).fetchone() is not None:
                     return
+                # Waits in short slices so a stop request is seen within half a second.
+                deadline = time.monotonic() + self.poll_seconds
+                while not stopping.is_set() and (left := deadline - time.monotonic()) > 0:
+                    if any(True for _ in self.connection.notifies(timeout=min(left, 0.5), stop_after=1)):
+                        return
+            finally:
+                self.connection.execute("SELECT pg_advisory_unlock_shared(%s)", (inbox.SLEEPING,))
         except psycopg.Error:
             self.close()
             stopping.wait(self.poll_seconds)
