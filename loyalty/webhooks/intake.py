@@ -8,7 +8,9 @@ body without a length or over the limit, and any event this lane cannot record (
 signature, an invalid body, an unconfigured secret, the database away). The views then
 verify, read and record it again and answer it, every error in its documented shape.
 Reading and verifying are pure, and recording is idempotent, so a second try changes
-nothing but the answer's source.
+nothing but the answer's source (an event whose connection was lost after it was stored
+is then answered `duplicate`: stored once either way). With the database away, the
+sender waits for both tries before its 503.
 """
 import io
 import time
