@@ -2,9 +2,9 @@
 of balance, quote and history, and the one INSERT that records a webhook.
 
 On PostgreSQL a statement is compiled once per process and run in autocommit on a driver
-connection kept for these statements (`_Lane`): one statement with its own snapshot (READ COMMITTED, as inside a
-transaction), no BEGIN/ROLLBACK round trips, and none of the Session and Connection
-bookkeeping, which cost more CPU than the query (bench/history.md, round 3: one statement
+connection kept for these statements (`_Lane`): one statement with its own snapshot (READ
+COMMITTED, as inside a transaction), no BEGIN/ROLLBACK round trips, and none of the
+Session and Connection bookkeeping, which cost more CPU than the query (bench/history.md, round 3: one statement
 took 450 us of CPU through the session, 157-225 us this way). The columns' types still
 convert what comes back. Parameters go to the driver as given: plain values only (no bind
 conversions). Elsewhere (SQLite) the statement runs through the session.
